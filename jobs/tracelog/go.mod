@@ -1,0 +1,3 @@
+module tracelog
+
+go 1.19

@@ -1,0 +1,266 @@
+"""The command line: options -> one app call -> rendering. `main()` owns errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+import click
+
+from .errors import ExitStatus, TunerError
+
+STORAGE_HELP = "Study database URL [env TUNER_STORAGE; default sqlite:///tuner.db]."
+STUDY_HELP = "Study name [default: the only study in the storage]."
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _params_text(params: dict[str, Any]) -> str:
+    return " ".join(f"{k}={_fmt(v)}" for k, v in params.items())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="tuner")
+def cli() -> None:
+    """Tune the knobs of a benchmarked system.
+
+    A YAML job names the parameters and the Docker containers of one benchmark run; tuner runs
+    it again and again with parameters chosen by Optuna, and keeps every run.
+
+    \b
+    Example:
+      tuner validate jobs/tracelog.yaml
+      tuner optimize jobs/tracelog.yaml --n-trials 30
+      tuner best
+    """
+
+
+@cli.command()
+@click.argument("job", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the search space as JSON.")
+def validate(job: str, as_json: bool) -> None:
+    """Check JOB without Docker or a database, and show its search space.
+
+    \b
+    Example:
+      tuner validate jobs/tracelog.yaml
+    """
+    from . import app
+
+    v = app.validate(job)
+    dims = [{"name": d.name, "env": d.env, "kind": d.kind, "role": d.role,
+             "values": d.values, "range": None if d.kind == "enum" else d.describe(),
+             "default": d.default} for d in v.space]
+    spec = v.job.spec
+    if as_json:
+        _dump({"job": v.job.source, "name": v.job.name, "parameters": dims,
+               "grid_size": v.space.grid_size, "containers": list(spec.containers),
+               "until": spec.until, "timeout": spec.timeout,
+               "objective": v.job.objective.model_dump()})
+        return
+    from rich.table import Table
+
+    from .job.model import format_duration, format_size
+
+    con = _console()
+    obj = v.job.objective
+    source = f"regex {obj.regex!r}" if obj.regex else f"file {obj.file}"
+    con.print(f"[bold]{v.job.source}[/] is valid: study [bold]{v.job.name}[/], "
+              f"{obj.direction} the score from {obj.container} ({source})")
+    con.print("[bold]parameters[/]")
+    t = Table()
+    for col in ("name", "env", "kind", "values", "count", "default"):
+        t.add_column(col)
+    for d in v.space:
+        values = d.values
+        shown = d.describe() if d.kind != "enum" else ", ".join(map(str, values or []))
+        count = str(len(values)) if values is not None else "continuous"
+        kind = d.kind + (" (workload)" if d.role == "workload" else "")
+        t.add_row(d.name, d.env, kind, shown, count, _fmt(d.default))
+    con.print(t)
+    con.print("[bold]containers[/]")
+    c = Table()
+    for col in ("name", "image", "cpu", "ram", "output"):
+        c.add_column(col)
+    for name, ct in spec.containers.items():
+        c.add_row(name, ct.image, _fmt(ct.cpu), format_size(ct.ram) if ct.ram else "-",
+                  ct.output or "-")
+    con.print(c)
+    size = v.space.grid_size
+    end = f"when {spec.until} exits" if spec.until else "when all containers exit"
+    con.print(f"a trial ends {end}, or is killed after {format_duration(spec.timeout)}; "
+              f"grid: {size if size is not None else 'none (a float range has no step)'} points")
+
+
+@cli.command()
+@click.argument("job", type=click.Path(dir_okay=False))
+@click.option("--sampler", type=click.Choice(["tpe", "grid", "random"]), default="tpe",
+              show_default=True, help="How the next trial's parameters are chosen.")
+@click.option("--n-trials", type=click.IntRange(min=1), default=None,
+              help="Trials to run now [default: 20; grid: every point not yet run].")
+@click.option("--seed", type=int, default=None, help="Seed for the sampler.")
+@click.option("--storage", default=None, help=STORAGE_HELP)
+@click.option("--study", default=None, help="Study name [default: the job's name].")
+@click.option("--results", default="results", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for each trial's logs and files.")
+@click.option("--json", "as_json", is_flag=True, help="Print only the best result, as JSON.")
+def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
+             storage: str | None, study: str | None, results: str, as_json: bool) -> None:
+    """Run trials of JOB, each one real run of its containers, and print the best.
+
+    Running it again on the same storage and study continues the study.
+
+    \b
+    Example:
+      tuner optimize jobs/tracelog.yaml --n-trials 30
+      tuner optimize jobs/tracelog.yaml --sampler grid --storage sqlite:///grid.db
+    """
+    from . import app
+    from .progress import TrialProgress
+
+    with TrialProgress(_console(stderr=True), enabled=not as_json) as progress:
+        result = app.optimize(job, sampler=sampler, n_trials=n_trials, seed=seed,
+                              storage=storage, study=study, results=results,
+                              on_event=progress.update)
+    if as_json:
+        _dump(result.best)
+        return
+    con = _console()
+    if result.best is None:
+        con.print(f"study {result.study}: no complete trial yet; see `tuner trials`")
+        return
+    _print_best(con, result.best, f"{result.ran} trial(s) run now; study '{result.study}' "
+                                  f"in {result.storage}")
+
+
+def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
+    from rich.table import Table
+
+    con.print(f"[bold]best:[/] trial {best['number']}, score [bold]{_fmt(best['value'])}[/]"
+              + (f"  ({caption})" if caption else ""))
+    t = Table()
+    t.add_column("parameter")
+    t.add_column("value", justify="right")
+    for k, v in best["params"].items():
+        t.add_row(k, _fmt(v))
+    con.print(t)
+
+
+@cli.command()
+@click.option("--storage", default=None, help=STORAGE_HELP)
+@click.option("--study", default=None, help=STUDY_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: study, number, value, params.")
+def best(storage: str | None, study: str | None, as_json: bool) -> None:
+    """Show the best trial of a study.
+
+    \b
+    Example:
+      tuner best --study tracelog
+      tuner best --json | jq .params
+    """
+    from . import app
+
+    result = app.best(storage, study)
+    if as_json:
+        _dump(result)
+    else:
+        _print_best(_console(), result, f"study '{result['study']}'")
+
+
+@cli.command()
+@click.option("--storage", default=None, help=STORAGE_HELP)
+@click.option("--study", default=None, help=STUDY_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per trial.")
+def trials(storage: str | None, study: str | None, as_json: bool) -> None:
+    """List a study's trials: state, score, parameters, and why failed ones failed.
+
+    \b
+    Example:
+      tuner trials --study tracelog
+      tuner trials --json | jq '.[] | select(.state == "FAIL") | .reason'
+    """
+    from . import app
+
+    name, rows = app.trials(storage, study)
+    if as_json:
+        _dump(rows)
+        return
+    from rich.table import Table
+
+    params = list(dict.fromkeys(k for r in rows for k in r["params"]))
+    _console().print(f"study '{name}': {len(rows)} trial(s)")
+    t = Table()
+    t.add_column("#", justify="right")
+    t.add_column("state")
+    t.add_column("score", justify="right")
+    for p in params:
+        t.add_column(p, justify="right")
+    t.add_column("time", justify="right")
+    t.add_column("reason", overflow="fold")
+    colors = {"COMPLETE": "green", "FAIL": "red", "RUNNING": "yellow"}
+    for r in rows:
+        state = f"[{colors.get(r['state'], 'white')}]{r['state']}[/]"
+        secs = f"{r['seconds']:.1f}s" if r["seconds"] is not None else "-"
+        t.add_row(str(r["number"]), state, _fmt(r["value"]),
+                  *(_fmt(r["params"].get(p)) for p in params), secs, r["reason"] or "")
+    _console().print(t)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: runs a command and turns every outcome into an exit code."""
+    # SIGTERM ends a study like Ctrl-C does: containers removed, trial marked, exit 130.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    debug = bool(os.environ.get("TUNER_DEBUG"))
+    try:
+        rv = cli.main(args=argv, prog_name="tuner", standalone_mode=False)
+        return int(rv or 0) if isinstance(rv, int) else 0
+    except click.exceptions.Abort:
+        click.echo("tuner: interrupted; the current trial was recorded as failed, and running "
+                   "the same command again continues the study", err=True)
+        return ExitStatus.INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("tuner: interrupted", err=True)
+        return ExitStatus.INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except TunerError as exc:
+        if debug:
+            raise
+        click.echo(f"tuner: error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"  fix: {exc.hint}", err=True)
+        return exc.exit_code
+    except Exception as exc:  # a bug: say so in one line; TUNER_DEBUG=1 shows the traceback
+        if debug:
+            raise
+        click.echo(f"tuner: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("  rerun with TUNER_DEBUG=1 for the traceback, and please report it", err=True)
+        return ExitStatus.ERROR
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

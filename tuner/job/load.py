@@ -1,0 +1,281 @@
+"""Read a job file: YAML with line marks, ${ENV} interpolation, validation into `Job`.
+
+Every problem becomes a JobError naming the file, the field path and the line, in one sentence
+(unknown keys get a "did you mean"), so a person can fix the file without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ..errors import JobError, JobErrors
+from .model import DEFAULT_SCORE_REGEX, Job, Objective
+
+Path_ = tuple[Any, ...]
+
+_INTERP = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def load_job(path: str | os.PathLike[str], environ: typing.Mapping[str, str] | None = None) -> Job:
+    """Load and validate a job file; raise JobError(s) with file, field and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise JobError(str(path), None, "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JobError(str(path), None, f"cannot read: {exc}") from None
+    return parse_job(text, str(path), environ)
+
+
+def parse_job(text: str, source: str = "<job>",
+              environ: typing.Mapping[str, str] | None = None) -> Job:
+    environ = os.environ if environ is None else environ
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise JobError(source, None, f"not valid YAML: {problem}",
+                       line=mark.line + 1 if mark else None) from None
+    lines: dict[Path_, int] = {}
+    if node is not None:
+        _collect_lines(node, (), lines)
+    if not isinstance(data, dict):
+        raise JobError(source, None, "a job file is a mapping with parameters: and spec: at the top")
+
+    errors: list[JobError] = []
+    data = _interpolate(data, (), environ, source, lines, errors)
+    if errors:
+        raise _many(errors)
+    try:
+        job = Job.model_validate(data)
+    except ValidationError as exc:
+        raise _many([_translate(err, source, lines) for err in exc.errors()]) from None
+    job = _resolve(job, source)
+    errors = list(_cross_checks(job, source, lines))
+    if errors:
+        raise _many(errors)
+    return job
+
+
+def env_name(name: str, inject_env: str | None) -> str:
+    """numChunk -> NUM_CHUNK, unless the job names the variable."""
+    if inject_env:
+        return inject_env
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return re.sub(r"[^A-Za-z0-9_]", "_", snake).upper()
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _many(errors: list[JobError]) -> JobError:
+    return errors[0] if len(errors) == 1 else JobErrors(errors)
+
+
+def _collect_lines(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = path + (key.value,)
+            out[sub] = key.start_mark.line + 1
+            _collect_lines(value, sub, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _collect_lines(item, path + (i,), out)
+
+
+def _line(lines: dict[Path_, int], path: Path_) -> int | None:
+    # YAML keys are strings, but a validator loc may carry ints: try both, then the parents.
+    while True:
+        for candidate in (path, tuple(str(p) for p in path)):
+            if candidate in lines:
+                return lines[candidate]
+        if not path:
+            return None
+        path = path[:-1]
+
+
+def _dotted(path: Path_) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _interpolate(value: Any, path: Path_, environ: typing.Mapping[str, str], source: str,
+                 lines: dict[Path_, int], errors: list[JobError]) -> Any:
+    """${VAR} and ${VAR:-default} in string values; $$ is a literal $."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, path + (k,), environ, source, lines, errors)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, path + (i,), environ, source, lines, errors)
+                for i, v in enumerate(value)]
+    if not isinstance(value, str) or "$" not in value:
+        return value
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name, default = m.group(1), m.group(2)
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        errors.append(JobError(source, _dotted(path),
+                               f"${{{name}}} is not set in the environment "
+                               f"(set it, or write ${{{name}:-default}})", _line(lines, path)))
+        return ""
+
+    return _INTERP.sub(sub, value)
+
+
+def _allowed_keys(loc: Path_) -> list[str]:
+    """Field names of the model at `loc` in Job, for "did you mean"."""
+    model: Any = Job
+    for part in loc:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            field = model.model_fields.get(str(part))
+            if field is None:
+                return []
+            model = _unwrap(field.annotation)
+        elif typing.get_origin(model) is dict:
+            model = _unwrap(typing.get_args(model)[1])
+        else:
+            return []
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated/Optional so the walk reaches the model or dict inside."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            models = [a for a in args if (isinstance(a, type) and issubclass(a, BaseModel))
+                      or typing.get_origin(a) is dict]
+            if len(models) != 1:
+                return annotation
+            annotation = models[0]
+        else:
+            return annotation
+
+
+def _translate(err: Any, source: str, lines: dict[Path_, int]) -> JobError:
+    # Drop pydantic's union-branch tags (e.g. 'str', 'list[...]') so the path is the user's.
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in
+                {"str", "int", "float", "bool", "function-after[_check()]"})))
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = loc[-1]
+        allowed = _allowed_keys(loc[:-1])
+        hint = difflib.get_close_matches(str(key), allowed, n=1)
+        msg = f"unknown key '{key}'"
+        msg += f"; did you mean '{hint[0]}'?" if hint else (
+            f"; allowed: {', '.join(allowed)}" if allowed else "")
+        return JobError(source, _dotted(loc), msg, _line(lines, loc))
+    if kind == "missing":
+        return JobError(source, _dotted(loc), "is required", _line(lines, loc[:-1]))
+    msg = err["msg"]
+    msg = re.sub(r"^(Value error|Assertion failed), ", "", msg)
+    msg = re.sub(r"^(Input|List|String|Dictionary) should", "must", msg)
+    if kind == "string_pattern_mismatch":
+        pattern = err["ctx"]["pattern"]
+        msg = (f"{err.get('input')!r} must be an absolute path" if pattern == "^/" else
+               f"{err.get('input')!r} is not allowed here (must match {pattern})")
+    elif "input" in err and not isinstance(err["input"], (dict, list)) \
+            and repr(err["input"]) not in msg:
+        msg = f"{msg} (got {err['input']!r})"
+    return JobError(source, _dotted(loc), msg, _line(lines, loc))
+
+
+def _resolve(job: Job, source: str) -> Job:
+    """Fill the defaults that depend on other fields: study name, score container and source."""
+    name = job.name or re.sub(r"[^A-Za-z0-9_.-]", "-", Path(source).stem) or "study"
+    obj = job.objective
+    containers = job.spec.containers
+    container = obj.container
+    if container is None:
+        container = "score" if "score" in containers else (job.spec.until or list(containers)[-1])
+    regex, file = obj.regex, obj.file
+    if regex is None and file is None:
+        target = containers.get(container)
+        if target is not None and target.output:
+            file = "score.txt"
+        else:
+            regex = DEFAULT_SCORE_REGEX
+    objective = Objective(direction=obj.direction, container=container, regex=regex, file=file)
+    job = job.model_copy(update={"name": name, "objective": objective})
+    job._source = source
+    return job
+
+
+def _cross_checks(job: Job, source: str, lines: dict[Path_, int]):
+    containers = job.spec.containers
+
+    def err(path: Path_, message: str) -> JobError:
+        return JobError(source, _dotted(path), message, _line(lines, path))
+
+    def unknown(path: Path_, name: str) -> JobError:
+        hint = difflib.get_close_matches(name, list(containers), n=1)
+        tail = f"; did you mean '{hint[0]}'?" if hint else f"; containers: {', '.join(containers)}"
+        return err(path, f"no container named '{name}'{tail}")
+
+    obj = job.objective
+    if obj.container not in containers:
+        yield unknown(("objective", "container"), obj.container)
+    elif obj.file is not None and not containers[obj.container].output:
+        yield err(("objective", "file"),
+                  f"container '{obj.container}' has no output: directory to write {obj.file} into; "
+                  f"add output: /out to it")
+    if job.spec.until is not None and job.spec.until not in containers:
+        yield unknown(("spec", "until"), job.spec.until)
+
+    seen: dict[str, str] = {}
+    for name, param in job.parameters.items():
+        path = ("parameters", name)
+        env = env_name(name, param.inject.env if param.inject else None)
+        if env in seen:
+            yield err(path, f"sets ${env}, which parameter '{seen[env]}' sets too")
+        seen[env] = name
+        for cname, c in containers.items():
+            if env in c.env:
+                yield err(("spec", "containers", cname, "env", env),
+                          f"is also set by parameter '{name}'; remove one of them")
+        if param.default is not None:
+            problem = _default_problem(param)
+            if problem:
+                yield err(path + ("default",), problem)
+        if param.range is not None and param.range.is_int is False and any(
+                isinstance(v, bool) for v in (param.range.min, param.range.max)):
+            yield err(path + ("range",), "min and max must be numbers")
+
+
+def _default_problem(param: Any) -> str | None:
+    d = param.default
+    if param.enum is not None:
+        return None if d in param.enum else f"{d!r} is not one of the enum values {param.enum}"
+    r = param.range
+    if isinstance(d, bool) or not isinstance(d, (int, float)):
+        return f"{d!r} is not a number"
+    if not r.min <= d <= r.max:
+        return f"{d} is outside the range {r.min}..{r.max}"
+    if r.is_int and not isinstance(d, int):
+        return f"{d} is not an integer, and the range is of integers"
+    if r.step is not None:
+        k = (d - r.min) / r.step
+        if abs(k - round(k)) > 1e-9:
+            return f"{d} is not on the range's step grid ({r.min} + k*{r.step})"
+    return None

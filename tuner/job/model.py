@@ -1,0 +1,177 @@
+"""The job file as typed models. Field names are the user-facing contract (DESIGN.md)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PrivateAttr,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    model_validator,
+)
+
+Scalar = Union[StrictBool, StrictInt, StrictFloat, str]
+Number = Union[StrictInt, StrictFloat]
+
+NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+ENV_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+
+
+def parse_size(value: Any) -> Any:
+    """'4g' -> bytes (1024-based, as Docker reads them). Ints are bytes."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size like 512m or 4g")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        m = _SIZE_RE.match(value)
+        if m:
+            return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    raise ValueError(f"{value!r} is not a size; write it like 512m or 4g (k/m/g/t suffixes)")
+
+
+def format_size(n: int) -> str:
+    for suffix, unit in (("t", 1024**4), ("g", 1024**3), ("m", 1024**2), ("k", 1024)):
+        if n >= unit and n % unit == 0:
+            return f"{n // unit}{suffix}"
+    return str(n)
+
+
+def parse_duration(value: Any) -> Any:
+    """'20s', '1m30s', '500ms', '2h' or a number of seconds -> seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 20s or 5m")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        parts = _DURATION_PART.findall(text)
+        if parts and "".join(n + u for n, u in parts) == text:
+            scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+            return sum(float(n) * scale[u] for n, u in parts)
+    raise ValueError(f"{value!r} is not a duration; write it like 20s, 5m or 1m30s")
+
+
+def format_duration(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{int(seconds // 60)}m"
+    return f"{seconds:g}s"
+
+
+Size = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Inject(_Model):
+    env: Annotated[str, Field(pattern=ENV_RE)]
+
+
+class Range(_Model):
+    min: Number
+    max: Number
+    step: Annotated[Number, Field(gt=0)] | None = None
+    log: StrictBool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> "Range":
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        if self.log and self.min <= 0:
+            raise ValueError("a log range needs min > 0")
+        if self.log and self.step is not None and not (self.is_int and self.step == 1):
+            raise ValueError("log: true cannot be combined with a step")
+        return self
+
+    @property
+    def is_int(self) -> bool:
+        return all(isinstance(v, int) for v in (self.min, self.max, self.step or 1))
+
+
+class Parameter(_Model):
+    inject: Inject | None = None
+    range: Range | None = None
+    enum: Annotated[list[Scalar], Field(min_length=1)] | None = None
+    role: Literal["knob", "workload"] = "knob"
+    default: Scalar | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Parameter":
+        if (self.range is None) == (self.enum is None):
+            raise ValueError("give either range: {min, max} or enum: [...], not both or neither")
+        if self.enum is not None and len(set(map(repr, self.enum))) != len(self.enum):
+            raise ValueError("enum lists a value twice")
+        return self
+
+
+class Container(_Model):
+    image: Annotated[str, Field(min_length=1)]
+    command: list[Union[str, StrictInt, StrictFloat]] | str | None = None
+    env: dict[Annotated[str, Field(pattern=ENV_RE)], Scalar] = {}
+    cpu: PositiveFloat | None = None
+    ram: Size | None = None
+    output: Annotated[str, Field(pattern=r"^/")] | None = None
+    # Dangerous powers are off unless a job asks for them by name.
+    privileged: StrictBool = False
+    host_network: StrictBool = False
+    docker_socket: StrictBool = False
+
+
+class Spec(_Model):
+    containers: Annotated[dict[Annotated[str, Field(pattern=NAME_RE)], Container],
+                          Field(min_length=1)]
+    until: str | None = None
+    timeout: Duration = 600.0
+    network: StrictBool | None = None  # None: a private network only when there are 2+ containers
+
+
+class Objective(_Model):
+    direction: Literal["minimize", "maximize"] = "minimize"
+    container: str | None = None
+    regex: str | None = None
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Objective":
+        if self.regex is not None and self.file is not None:
+            raise ValueError("give either regex or file, not both")
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as exc:
+                raise ValueError(f"regex does not compile: {exc}") from None
+        if self.file is not None and (self.file.startswith("/") or ".." in self.file.split("/")):
+            raise ValueError("file must be a path inside the container's output directory")
+        return self
+
+
+class Job(_Model):
+    name: Annotated[str, Field(pattern=NAME_RE)] | None = None
+    objective: Objective = Objective()
+    parameters: Annotated[dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")],
+                               Parameter], Field(min_length=1)]
+    spec: Spec
+    _source: str = PrivateAttr("<job>")  # the file it came from, for error messages
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+
+# Score extraction used when the job names none: the last number the container prints.
+DEFAULT_SCORE_REGEX = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"

@@ -1,0 +1,145 @@
+"""The optimizer loop: samplers, the Optuna study, and the trial objective around a trial function.
+
+It knows nothing of Docker: `trial_fn(params, number) -> value` does the work, and raises
+TrialFailed with a reason when the trial failed. The reason is stored on the trial.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from .errors import InputError, TrialFailed
+from .space import Space
+
+if TYPE_CHECKING:
+    import optuna
+
+SAMPLERS = ("tpe", "grid", "random")
+REASON = "fail_reason"  # user attribute holding why a trial failed
+INTERRUPTED = "interrupted"
+
+TrialFn = Callable[[dict[str, Any], int], float]
+
+
+@dataclass
+class TrialEvent:
+    """What the CLI shows as the study runs."""
+
+    kind: str  # "start" | "end"
+    number: int
+    params: dict[str, Any]
+    state: str | None = None
+    value: float | None = None
+    reason: str | None = None
+    best_value: float | None = None
+    best_number: int | None = None
+    done: int = 0  # trials this run has finished
+    total: int | None = None  # trials this run will run, when known
+
+
+def make_sampler(name: str, seed: int | None) -> "optuna.samplers.BaseSampler":
+    import optuna
+
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name in ("random", "grid"):
+        # Grid points are enqueued as waiting trials; the random sampler only fills in the
+        # rare trial a second worker asks for after the queue ran dry.
+        return optuna.samplers.RandomSampler(seed=seed)
+    raise InputError(f"unknown sampler '{name}'; choose one of {', '.join(SAMPLERS)}")
+
+
+def enqueue_grid(study: "optuna.Study", space: Space) -> int:
+    """Enqueue every grid point no trial has covered yet; return how many are waiting.
+
+    A point counts as covered by a finished, running or waiting trial, except one that was
+    interrupted: resuming a grid re-runs what Ctrl-C cut short.
+    """
+    from optuna.trial import TrialState
+
+    points = space.grid_points()
+    names = list(space.dims)
+    covered = set()
+    for t in study.get_trials(deepcopy=False):
+        if t.state == TrialState.FAIL and t.user_attrs.get(REASON, "").startswith(INTERRUPTED):
+            continue
+        if all(n in t.params for n in names):
+            covered.add(_key(space.clean(t.params), names))
+    waiting = 0
+    for point in points:
+        if _key(point, names) not in covered:
+            study.enqueue_trial(point)
+            waiting += 1
+    return sum(1 for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+
+
+def _key(params: dict[str, Any], names: list[str]) -> tuple[str, ...]:
+    return tuple(repr(params[n]) for n in names)
+
+
+def suggest(trial: "optuna.Trial", space: Space) -> dict[str, Any]:
+    params = {}
+    for d in space:
+        if d.kind == "enum":
+            params[d.name] = trial.suggest_categorical(d.name, list(d.choices or ()))
+        elif d.kind == "int":
+            params[d.name] = trial.suggest_int(d.name, int(d.low), int(d.high),
+                                               step=int(d.step or 1), log=d.log)
+        else:
+            params[d.name] = trial.suggest_float(d.name, d.low, d.high, step=d.step, log=d.log)
+    return space.clean(params)
+
+
+def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trials: int | None,
+              grid: bool, timeout: float | None = None,
+              on_event: Callable[[TrialEvent], None] = lambda e: None) -> int:
+    """Run trials until the budget, the grid or the time is used up; return how many ran."""
+    import optuna
+    from optuna.trial import TrialState
+
+    total = n_trials
+    if grid:
+        waiting = enqueue_grid(study, space)
+        total = waiting if n_trials is None else min(n_trials, waiting)
+        if total == 0:
+            return 0
+    finished = 0
+
+    def objective(trial: optuna.Trial) -> float:
+        params = suggest(trial, space)
+        on_event(TrialEvent("start", trial.number, params, done=finished, total=total))
+        try:
+            return trial_fn(params, trial.number)
+        except TrialFailed as exc:
+            trial.set_user_attr(REASON, exc.reason)
+            raise
+        except KeyboardInterrupt:
+            trial.set_user_attr(REASON, f"{INTERRUPTED} (Ctrl-C)")
+            raise
+        except Exception as exc:  # the trial fails, and the error goes on to the caller
+            trial.set_user_attr(REASON, f"tuner error: {exc}")
+            raise
+
+    def after(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
+        nonlocal finished
+        finished += 1
+        best = _best(study)
+        on_event(TrialEvent(
+            "end", frozen.number, space.clean(frozen.params), state=frozen.state.name,
+            value=frozen.value, reason=frozen.user_attrs.get(REASON),
+            best_value=best.value if best else None, best_number=best.number if best else None,
+            done=finished, total=total))
+        if grid and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            study.stop()
+
+    study.optimize(objective, n_trials=total, timeout=timeout, callbacks=[after],
+                   catch=(TrialFailed,), gc_after_trial=False)
+    return finished
+
+
+def _best(study: "optuna.Study") -> "optuna.trial.FrozenTrial | None":
+    try:
+        return study.best_trial
+    except ValueError:  # no complete trial yet
+        return None

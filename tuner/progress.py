@@ -1,0 +1,57 @@
+"""Progress of a running study on the terminal: a line per finished trial under a live bar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .optimize import TrialEvent
+
+
+class TrialProgress:
+    def __init__(self, console: Any, enabled: bool = True):
+        self.console = console
+        self.enabled = enabled
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> "TrialProgress":
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+            from rich.progress import TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("{task.description}"), console=self.console, transient=True)
+            self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def update(self, e: TrialEvent) -> None:
+        if self._progress is None:
+            return
+        if self._task is None:
+            self._task = self._progress.add_task("", total=e.total)
+        if e.kind == "start":
+            self._progress.update(self._task, description=f"running trial {e.number}",
+                                  completed=e.done, total=e.total)
+            return
+        params = " ".join(f"{k}={_fmt(v)}" for k, v in e.params.items())
+        if e.state == "COMPLETE":
+            mark = " [bold green]best[/]" if e.best_number == e.number else ""
+            line = f"trial {e.number:>3} [green]{_fmt(e.value):>10}[/]  {params}{mark}"
+        else:
+            line = f"trial {e.number:>3} [red]{'FAIL':>10}[/]  {params}\n          [red]{e.reason}[/]"
+        self._progress.console.print(line, highlight=False)
+        best = f"best {_fmt(e.best_value)} (trial {e.best_number})" if e.best_number is not None \
+            else "no score yet"
+        self._progress.update(self._task, completed=e.done, total=e.total,
+                              description=f"last {_fmt(e.value)}, {best}")
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.6g}" if isinstance(v, float) else str(v)

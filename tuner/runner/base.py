@@ -1,0 +1,47 @@
+"""What a trial runner returns, and the protocol a runner follows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .specs import TrialContext
+
+
+@dataclass
+class LogLine:
+    time: tuple[int, int]  # (unix seconds, nanoseconds): orders lines across containers
+    text: str
+
+
+@dataclass
+class ContainerRun:
+    name: str
+    exit_code: int | None = None
+    oom_killed: bool = False
+    killed: bool = False  # still running when the trial ended, so tuner killed it
+    started_at: str | None = None
+    finished_at: str | None = None
+    log: list[LogLine] = field(default_factory=list)
+
+    @property
+    def log_text(self) -> str:
+        return "".join(line.text + "\n" for line in self.log)
+
+
+@dataclass
+class TrialRun:
+    containers: dict[str, ContainerRun]  # in the job's order
+    timed_out: bool = False
+    seconds: float = 0.0  # from the first start to the end of the wait
+
+
+class TrialRunner(Protocol):
+    def open(self) -> None:
+        """Connect, check images, create what every trial shares (the network)."""
+
+    def run(self, ctx: TrialContext) -> TrialRun:
+        """Run one trial's containers to the end; remove them whatever happens."""
+
+    def close(self) -> None:
+        """Remove what open() created."""

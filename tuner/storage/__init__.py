@@ -1,0 +1,110 @@
+"""Where studies live: Optuna's RDB storage (SQLite by default, MySQL when shared).
+
+Passwords come from TUNER_DB_PASSWORD or the URL, and are never printed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InputError, StorageError, StudyNotFound
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import optuna
+
+DEFAULT_STORAGE = "sqlite:///tuner.db"
+STORAGE_ENV = "TUNER_STORAGE"
+PASSWORD_ENV = "TUNER_DB_PASSWORD"
+
+
+def resolve_url(url: str | None) -> str:
+    return url or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
+
+
+def redact(url: str) -> str:
+    """The URL as it may be shown: no password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1] if "@" in url else url
+
+
+def sqlite_path(url: str) -> "Path | None":
+    """The file of a sqlite URL (None for other databases and in-memory SQLite)."""
+    from pathlib import Path
+
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and len(url) > len(prefix) and ":memory:" not in url:
+        return Path(url[len(prefix):])
+    return None
+
+
+def _with_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    password = os.environ.get(PASSWORD_ENV)
+    parsed = make_url(url)
+    if password and parsed.password is None and not parsed.drivername.startswith("sqlite"):
+        parsed = parsed.set(password=password)
+    return parsed.render_as_string(hide_password=False)
+
+
+def open_storage(url: str) -> "optuna.storages.RDBStorage":
+    import optuna
+    import sqlalchemy.exc
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        raise InputError(f"--storage: '{url}' is not a database URL",
+                         hint="use sqlite:///tuner.db or mysql+pymysql://user@host/db") from None
+    engine_kwargs: dict[str, Any] = {}
+    if not parsed.drivername.startswith("sqlite"):
+        # A connection dropped between trials is replaced instead of failing the next one.
+        engine_kwargs = {"pool_pre_ping": True, "pool_recycle": 3600}
+    try:
+        return optuna.storages.RDBStorage(_with_password(url), engine_kwargs=engine_kwargs)
+    except ImportError as exc:
+        raise StorageError(f"no driver for {redact(url)}: {exc}",
+                           hint="pip install pymysql (for mysql+pymysql:// URLs)") from None
+    except (sqlalchemy.exc.SQLAlchemyError, OSError, ValueError) as exc:
+        raise StorageError(
+            f"cannot open the study database {redact(url)}: {_first_line(exc)}",
+            hint="check --storage / TUNER_STORAGE, that the server runs, and TUNER_DB_PASSWORD",
+        ) from None
+
+
+def study_names(storage: "optuna.storages.BaseStorage") -> list[str]:
+    return [s.study_name for s in storage.get_all_studies()]
+
+
+def load_study(storage: "optuna.storages.BaseStorage", url: str,
+               name: str | None) -> "optuna.Study":
+    """The named study, or the only one in the storage when no name is given."""
+    import optuna
+
+    names = study_names(storage)
+    if name is None:
+        if len(names) == 1:
+            name = names[0]
+        elif not names:
+            raise StudyNotFound(f"no studies in {redact(url)} yet",
+                                hint="run `tuner optimize JOB` first, or pass --storage")
+        else:
+            raise StudyNotFound(f"{redact(url)} holds several studies: {', '.join(names)}",
+                                hint="choose one with --study NAME")
+    elif name not in names:
+        listed = ", ".join(names) if names else "none"
+        raise StudyNotFound(f"--study: no study '{name}' in {redact(url)} (studies: {listed})")
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
