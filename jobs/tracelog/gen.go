@@ -18,7 +18,7 @@ var namedSizes = map[string]int64{
 }
 
 // errorRate is the fraction of traces that get one error span.
-const errorRate = 0.05
+var errorRate = 0.05
 
 // spreadMicros bounds how far a span starts after its trace; with a trace
 // every ~50 µs, a trace's spans lie within some thousands of lines.

@@ -32,12 +32,9 @@ func runScore(cfg config) error {
 	if err != nil {
 		return err
 	}
-	t0 := time.Now()
-	ds := generate(size, cfg.seed)
-	log.Printf("generated %d traces, %d spans, %d erroneous; halves %d + %d bytes in %.2fs",
-		ds.traces, ds.spans, len(ds.expected), len(ds.halves[0]), len(ds.halves[1]), time.Since(t0).Seconds())
-
 	var (
+		ds        *dataset
+		ready     = make(chan struct{})
 		startOnce sync.Once
 		start     time.Time
 		results   = make(chan result, 1)
@@ -52,6 +49,8 @@ func runScore(cfg config) error {
 			http.Error(w, "want /data/{1,2}?part=k&parts=n", http.StatusBadRequest)
 			return
 		}
+		// Clients connect while the data is generated and all start together.
+		<-ready
 		startOnce.Do(func() { start = time.Now() })
 		data := ds.halves[half-1]
 		a, b := partRange(data, k, n)
@@ -74,6 +73,11 @@ func runScore(cfg config) error {
 	defer cancel()
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- serve(ctx, cfg.listen, mux) }()
+	t0 := time.Now()
+	ds = generate(size, cfg.seed)
+	log.Printf("generated %d traces, %d spans, %d erroneous; halves %d + %d bytes in %.2fs",
+		ds.traces, ds.spans, len(ds.expected), len(ds.halves[0]), len(ds.halves[1]), time.Since(t0).Seconds())
+	close(ready)
 
 	var res result
 	select {

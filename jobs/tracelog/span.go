@@ -81,16 +81,24 @@ func isErrorSpan(line []byte) bool {
 // sorted by start time (ties by the whole line, so the order is total),
 // each followed by '\n'. It sorts lines in place.
 func checksum(lines [][]byte) string {
-	sort.Slice(lines, func(i, j int) bool {
-		a, b := startTime(lines[i]), startTime(lines[j])
-		if a != b {
-			return a < b
+	type span struct {
+		start int64
+		line  []byte
+	}
+	spans := make([]span, len(lines))
+	for i, l := range lines {
+		spans[i] = span{startTime(l), l}
+	}
+	sort.Slice(spans, func(i, j int) bool {
+		if spans[i].start != spans[j].start {
+			return spans[i].start < spans[j].start
 		}
-		return bytes.Compare(lines[i], lines[j]) < 0
+		return bytes.Compare(spans[i].line, spans[j].line) < 0
 	})
 	h := md5.New()
-	for _, l := range lines {
-		h.Write(l)
+	for i, s := range spans {
+		lines[i] = s.line
+		h.Write(s.line)
 		h.Write([]byte{'\n'})
 	}
 	return hex.EncodeToString(h.Sum(nil))

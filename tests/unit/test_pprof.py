@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -38,19 +39,22 @@ class Builder:
     def function(self, name: str) -> int:
         if name not in self._functions:
             self._functions[name] = len(self._functions) + 1
-            self.msg.function.add(id=self._functions[name], name=self.string(name), filename=self.string("x.go"))
+            self.msg.function.add(
+                id=self._functions[name], name=self.string(name), filename=self.string("x.go")
+            )
         return self._functions[name]
 
     def location(self, frame: Frame) -> int:
         names = (frame,) if isinstance(frame, str) else frame
         if names not in self._locations:
-            loc = self.msg.location.add(id=len(self._locations) + 1, mapping_id=1, address=0x1000 + len(self._locations))
+            n = len(self._locations) + 1
+            loc = self.msg.location.add(id=n, mapping_id=1, address=0x1000 + n)
             for line, name in enumerate(names):
                 loc.line.add(function_id=self.function(name), line=10 + line)
             self._locations[names] = loc.id
         return self._locations[names]
 
-    def sample(self, stack: list[Frame], *values: int) -> Builder:
+    def sample(self, stack: Sequence[Frame], *values: int) -> Builder:
         """stack: leaf first, like Sample.location_id."""
         self.msg.sample.add(location_id=[self.location(f) for f in stack], value=list(values))
         return self
@@ -133,8 +137,12 @@ def test_every_sample_type() -> None:
         ("alloc_objects", "count"), ("alloc_space", "bytes"),
         ("inuse_objects", "count"), ("inuse_space", "bytes"),
     ]
-    assert costs(profile.top("alloc_objects")) == [("small", 100, 100), ("big", 1, 1), ("main", 0, 101)]
-    assert costs(profile.top("alloc_space")) == [("big", 4096, 4096), ("small", 800, 800), ("main", 0, 4896)]
+    assert costs(profile.top("alloc_objects")) == [
+        ("small", 100, 100), ("big", 1, 1), ("main", 0, 101),
+    ]
+    assert costs(profile.top("alloc_space")) == [
+        ("big", 4096, 4096), ("small", 800, 800), ("main", 0, 4896),
+    ]
     # small has no inuse value: pprof drops functions whose flat and cum are both zero.
     assert costs(profile.top("inuse_objects")) == [("big", 1, 1), ("main", 0, 1)]
     assert profile.top("inuse_space").unit == "bytes"
@@ -191,6 +199,17 @@ def test_zero_and_negative_values() -> None:
     assert costs(top) == [("c", 6, 6), ("b", -4, -4), ("main", 0, 2)]
 
 
+def test_samples_with_same_stack_and_labels_merge_before_the_total() -> None:
+    b = Builder(("samples", "count"))
+    b.sample(["a"], 5).sample(["a"], -3)  # merge to 2
+    b.sample(["b"], 4)
+    labelled = b.msg.sample.add(location_id=[b.location("b")], value=[-1])
+    labelled.label.add(key=b.string("thread"), str=b.string("t1"))  # a different sample
+    top = b.profile().top()
+    assert top.total == 2 + 4 + 1
+    assert costs(top) == [("b", 3, 3), ("a", 2, 2)]
+
+
 def test_unsymbolized_frames_are_named_after_the_binary() -> None:
     b = Builder(("samples", "count"))
     msg = b.msg
@@ -225,7 +244,9 @@ def test_gzip_plain_path_and_bytes_agree(tmp_path: Path) -> None:
     expected = costs(read_profile(raw).top())
     assert costs(read_profile(plain).top()) == expected
     assert costs(read_profile(str(zipped)).top()) == expected
-    assert costs(read_profile(zipped.read_bytes()).top("samples")) == costs(read_profile(raw).top(0))
+    assert costs(read_profile(zipped.read_bytes()).top("samples")) == costs(
+        read_profile(raw).top(0)
+    )
 
 
 @pytest.mark.parametrize(
@@ -292,8 +313,8 @@ def test_folded_same_structure_as_pprof() -> None:
     assert (top.sample_type, top.unit, top.total) == ("samples", "count", 19)
     assert costs(top) == [("b", 11, 11), ("a", 5, 15), ("c", 3, 4), ("main", 0, 19)]
     samples_only = Builder(("samples", "count"))
-    for stack, value in [(["b", "a", "main"], 10), (["a", "main"], 5), (["c", "main"], 3), (["b", "c", "main"], 1)]:
-        samples_only.sample(stack, value)
+    samples_only.sample(["b", "a", "main"], 10).sample(["a", "main"], 5)
+    samples_only.sample(["c", "main"], 3).sample(["b", "c", "main"], 1)
     assert costs(samples_only.profile().top()) == costs(top)
 
 
@@ -311,10 +332,13 @@ def test_read_profile_detects_folded(tmp_path: Path) -> None:
     path = tmp_path / "stacks.txt"
     path.write_text(FOLDED)
     assert costs(read_profile(path).top()) == costs(parse_folded(FOLDED).top())
-    assert costs(read_profile(gzip.compress(FOLDED.encode())).top()) == costs(parse_folded(FOLDED).top())
+    zipped = gzip.compress(FOLDED.encode())
+    assert costs(read_profile(zipped).top()) == costs(parse_folded(FOLDED).top())
 
 
-@pytest.mark.parametrize("text", ["main;a ten\n", "just-one-field\n", "main;a 1\nmain;b nan\n", "\n \n"])
+@pytest.mark.parametrize(
+    "text", ["main;a ten\n", "just-one-field\n", "main;a 1\nmain;b nan\n", "\n \n"]
+)
 def test_bad_folded(text: str) -> None:
     with pytest.raises(ProfileError):
         parse_folded(text)

@@ -31,8 +31,9 @@ def failure_reason(job: Job, run: TrialRun) -> str | None:
 
 
 def _last_line(c) -> str:
-    for line in reversed(c.log):
-        text = line.text.strip()
+    lines = c.stderr_tail or [line.text for line in c.log]
+    for text in reversed(lines):
+        text = text.strip()
         if text:
             return text if len(text) <= 160 else text[:157] + "..."
     return ""

@@ -7,12 +7,14 @@ The numbers match `go tool pprof -top` at its default (function) granularity:
 - flat is the value of the samples whose leaf frame is the function;
 - cum is the value of the samples that have the function anywhere in their stack,
   counted once per sample even under recursion;
-- total is the sum of the absolute sample values (pprof's "of N total");
+- total is the sum of the absolute sample values (pprof's "of N total"), samples with
+  the same stack and labels being merged first, as pprof does;
 - rows are sorted by |flat| descending, then by name; functions whose flat and cum
   are both zero are left out.
 
-Not applied (Go's runtime never sets them): the drop_frames/keep_frames regexps and
-the diff-base labels of `pprof -diff_base` output.
+Not done, as Go's runtime needs none of it: the drop_frames/keep_frames regexps, the
+diff-base labels of `pprof -diff_base` output, and pprof's merging of duplicate
+locations (which can only change the total of a profile with negative values).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import os
 import re
 import zlib
 from dataclasses import dataclass
-from typing import Union
 
 from google.protobuf.message import DecodeError
 
@@ -33,7 +34,7 @@ from . import _profile_pb2 as pb
 
 __all__ = ["FunctionCost", "Profile", "ProfileError", "Top", "parse_folded", "read_profile"]
 
-Number = Union[int, float]
+Number = int | float
 _GZIP_MAGIC = b"\x1f\x8b"
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -99,7 +100,9 @@ class Profile:
             raise ProfileError("the profile has no sample types")
         if sample_index is None or sample_index == "":
             # Like pprof: the declared default if it names a type, else the last type.
-            return types.index(self.default_sample_type) if self.default_sample_type in types else len(types) - 1
+            if self.default_sample_type in types:
+                return types.index(self.default_sample_type)
+            return len(types) - 1
         if isinstance(sample_index, str) and sample_index.strip().lstrip("+-").isdigit():
             sample_index = int(sample_index)
         if isinstance(sample_index, int) and not isinstance(sample_index, bool):
@@ -122,7 +125,7 @@ class Profile:
         index = self.sample_index(sample_index)
         per_stack: list[Number] = [0] * len(self._stacks)
         total: Number = 0
-        for stack, values in zip(self._sample_stacks, self._sample_values):
+        for stack, values in zip(self._sample_stacks, self._sample_values, strict=True):
             value = values[index]
             if value:
                 per_stack[stack] += value
@@ -130,7 +133,7 @@ class Profile:
 
         flat: dict[int, Number] = {}
         cum: dict[int, Number] = {}
-        for (leaf, nodes), value in zip(self._stacks, per_stack):
+        for (leaf, nodes), value in zip(self._stacks, per_stack, strict=True):
             if not value:
                 continue
             for node in nodes:
@@ -238,13 +241,16 @@ def _parse_proto(data: bytes) -> Profile:
     location_nodes: dict[int, tuple[int, ...]] = {}
     for loc in msg.location:
         if loc.mapping_id and loc.mapping_id not in mapping_names:
-            raise ProfileError(f"corrupt profile: location {loc.id} refers to missing mapping {loc.mapping_id}")
+            raise ProfileError(
+                f"corrupt profile: location {loc.id} refers to missing mapping {loc.mapping_id}"
+            )
         unnamed = mapping_names.get(loc.mapping_id, "<unknown>")
         frames = []
         for line in loc.line:
             if line.function_id and line.function_id not in function_names:
                 raise ProfileError(
-                    f"corrupt profile: location {loc.id} refers to missing function {line.function_id}"
+                    f"corrupt profile: location {loc.id} refers to missing function "
+                    f"{line.function_id}"
                 )
             frames.append(node(function_names.get(line.function_id) or unnamed))
         location_nodes[loc.id] = tuple(frames) if frames else (node(unnamed),)
@@ -252,20 +258,35 @@ def _parse_proto(data: bytes) -> Profile:
     stack_index: dict[tuple[int, ...], int] = {}
     stacks: list[tuple[int, tuple[int, ...]]] = []
     sample_stacks: list[int] = []
-    sample_values: list[tuple[Number, ...]] = []
+    # pprof merges its input first: samples with the same stack and labels become one.
+    # That matters for the total (a sum of absolute values) when signs mix.
+    merged: dict[tuple, list[Number]] = {}
     n_types = len(sample_types)
     for sample in msg.sample:
-        values = tuple(sample.value)
+        values: list[Number] = list(sample.value)
         if len(values) != n_types:
-            raise ProfileError(f"corrupt profile: a sample has {len(values)} values for {n_types} sample types")
+            raise ProfileError(
+                f"corrupt profile: a sample has {len(values)} values for {n_types} sample types"
+            )
         location_ids = tuple(sample.location_id)
+        key: tuple = (location_ids,)
+        if sample.label:
+            key += tuple(sorted(
+                (string(lb.key), string(lb.str), lb.num, string(lb.num_unit)) for lb in sample.label
+            ))
+        same = merged.get(key)
+        if same is not None:
+            for i, value in enumerate(values):
+                same[i] += value
+            continue
+        merged[key] = values
         stack = stack_index.get(location_ids)
         if stack is None:
             stack = stack_index[location_ids] = len(stacks)
             stacks.append(_reduce_stack(location_ids, location_nodes))
         sample_stacks.append(stack)
-        sample_values.append(values)
 
+    sample_values = [tuple(values) for values in merged.values()]
     return Profile(sample_types, default_sample_type, names, stacks, sample_stacks, sample_values)
 
 
@@ -288,10 +309,7 @@ def parse_folded(text: str) -> Profile:
     stackcollapse-*.pl write them) into a profile with one type, samples/count."""
     names: list[str] = []
     node_of: dict[str, int] = {}
-    stack_index: dict[tuple[int, ...], int] = {}
-    stacks: list[tuple[int, tuple[int, ...]]] = []
-    sample_stacks: list[int] = []
-    sample_values: list[tuple[Number, ...]] = []
+    per_stack: dict[tuple[int, ...], Number] = {}  # leaf-first stack -> value; repeats merge
 
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -301,7 +319,8 @@ def parse_folded(text: str) -> Profile:
         value = _number(parts[-1]) if len(parts) == 2 else None
         if value is None:
             raise ProfileError(
-                f"not a folded-stacks profile: line {lineno} is not 'frame;frame;... count': {_clip(line)!r}"
+                f"not a folded-stacks profile: line {lineno} is not 'frame;frame;... count': "
+                f"{_clip(line)!r}"
             )
         frames = [f.strip() for f in parts[0].split(";")]
         leaf_first = []
@@ -314,16 +333,15 @@ def parse_folded(text: str) -> Profile:
                 names.append(name)
             leaf_first.append(i)
         key = tuple(leaf_first)
-        stack = stack_index.get(key)
-        if stack is None:
-            stack = stack_index[key] = len(stacks)
-            stacks.append((key[0] if key else -1, tuple(dict.fromkeys(key))))
-        sample_stacks.append(stack)
-        sample_values.append((value,))
+        per_stack[key] = per_stack.get(key, 0) + value
 
-    if not sample_values:
+    if not per_stack:
         raise ProfileError("the folded-stacks profile has no samples")
-    return Profile([("samples", "count")], "samples", names, stacks, sample_stacks, sample_values)
+    stacks = [(key[0] if key else -1, tuple(dict.fromkeys(key))) for key in per_stack]
+    return Profile(
+        [("samples", "count")], "samples", names, stacks,
+        list(range(len(stacks))), [(value,) for value in per_stack.values()],
+    )
 
 
 def _number(text: str) -> Number | None:

@@ -23,6 +23,7 @@ class ContainerRun:
     started_at: str | None = None
     finished_at: str | None = None
     log: list[LogLine] = field(default_factory=list)
+    stderr_tail: list[str] = field(default_factory=list)  # read only for a failed container
 
     @property
     def log_text(self) -> str:

@@ -140,6 +140,10 @@ class DockerRunner:
             run.killed, run.exit_code, run.finished_at = True, None, None
         raw = api.logs(cid, stdout=True, stderr=True, timestamps=True)
         run.log = parse_log(raw)
+        if run.exit_code not in (0, None):
+            # The error message is usually the last line on stderr; stdout may race past it.
+            tail = api.logs(cid, stdout=False, stderr=True, tail=5)
+            run.stderr_tail = tail.decode("utf-8", errors="replace").splitlines()
         return run
 
 

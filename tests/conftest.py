@@ -1,0 +1,98 @@
+"""Shared fixtures. Tests that need Docker skip on a laptop without it, and fail when CI is set."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUSYBOX = "tuner-test/busybox:1"
+
+
+def need(what: str, reason: str) -> None:
+    """Skip, or fail when CI is set: a missing engine in CI is a broken CI, not a pass."""
+    message = f"{what} unavailable: {reason}"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (CI is set, so this fails instead of skipping)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except DockerException as exc:
+        need("Docker engine", str(exc))
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def busybox(docker_client, tmp_path_factory) -> str:
+    """A busybox image FROM scratch, built from the host's static busybox (cached by Docker)."""
+    exe = shutil.which("busybox")
+    if exe is None:
+        need("busybox", "apt-get install busybox-static")
+    ctx = tmp_path_factory.mktemp("busybox")
+    bin_dir = ctx / "rootfs" / "bin"
+    bin_dir.mkdir(parents=True)
+    (ctx / "rootfs" / "tmp").mkdir()
+    shutil.copy(exe, bin_dir / "busybox")
+    applets = subprocess.run([exe, "--list"], capture_output=True, text=True, check=True).stdout
+    for applet in applets.split():
+        if applet != "busybox":
+            (bin_dir / applet).symlink_to("busybox")
+    (ctx / "Dockerfile").write_text('FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nCMD ["sh"]\n')
+    docker_client.images.build(path=str(ctx), tag=BUSYBOX, rm=True)
+    return BUSYBOX
+
+
+@pytest.fixture
+def leftovers(docker_client):
+    """Returns a check that nothing labelled for a study is left: containers or networks."""
+
+    def check(study: str) -> None:
+        label = f"tuner.study={study}"
+        containers = docker_client.containers.list(all=True, filters={"label": label})
+        networks = docker_client.networks.list(filters={"label": label})
+        assert not containers, f"containers left: {[c.name for c in containers]}"
+        assert not networks, f"networks left: {[n.name for n in networks]}"
+
+    return check
+
+
+@pytest.fixture
+def write_job(tmp_path):
+    def write(text: str, name: str = "job.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def run_cli(tmp_path, monkeypatch):
+    """Runs `tuner ARGS` in-process in tmp_path; returns (exit code, stdout, stderr)."""
+    from tuner.cli import main
+
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str, capsys=None):
+        return main(list(args))
+
+    return run
+
+
+def tuner_cmd() -> list[str]:
+    return [sys.executable, "-m", "tuner"]
