@@ -94,5 +94,3 @@ def run_cli(tmp_path, monkeypatch):
     return run
 
 
-def tuner_cmd() -> list[str]:
-    return [sys.executable, "-m", "tuner"]

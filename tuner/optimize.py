@@ -64,13 +64,14 @@ def enqueue_grid(study: "optuna.Study", space: Space) -> int:
     for t in study.get_trials(deepcopy=False):
         if t.state == TrialState.FAIL and t.user_attrs.get(REASON, "").startswith(INTERRUPTED):
             continue
-        if all(n in t.params for n in names):
-            covered.add(_key(space.clean(t.params), names))
-    waiting = 0
+        # A waiting trial has no params yet: its point is in the fixed params.
+        params = t.system_attrs.get("fixed_params", {}) if t.state == TrialState.WAITING \
+            else t.params
+        if all(n in params for n in names):
+            covered.add(_key(space.clean(params), names))
     for point in points:
         if _key(point, names) not in covered:
             study.enqueue_trial(point)
-            waiting += 1
     return sum(1 for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
 
 
