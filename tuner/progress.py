@@ -15,23 +15,27 @@ class TrialProgress:
         self._task: Any = None
 
     def __enter__(self) -> "TrialProgress":
-        if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-            from rich.progress import TimeElapsedColumn
-
-            self._progress = Progress(
-                TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                TextColumn("{task.description}"), console=self.console, transient=True)
-            self._progress.__enter__()
         return self
+
+    def _start(self) -> None:
+        # Started on the first trial, so errors before it print on a clean terminal.
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.progress import TimeElapsedColumn
+
+        self._progress = Progress(
+            TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}"), console=self.console, transient=True)
+        self._progress.__enter__()
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
             self._progress.__exit__(*exc)
 
     def update(self, e: TrialEvent) -> None:
-        if self._progress is None:
+        if not self.enabled:
             return
+        if self._progress is None:
+            self._start()
         if self._task is None:
             self._task = self._progress.add_task("", total=e.total)
         if e.kind == "start":

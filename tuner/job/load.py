@@ -195,8 +195,8 @@ def _translate(err: Any, source: str, lines: dict[Path_, int]) -> JobError:
         pattern = err["ctx"]["pattern"]
         msg = (f"{err.get('input')!r} must be an absolute path" if pattern == "^/" else
                f"{err.get('input')!r} is not allowed here (must match {pattern})")
-    elif "input" in err and not isinstance(err["input"], (dict, list)) \
-            and repr(err["input"]) not in msg:
+    elif kind != "value_error" and "input" in err and not isinstance(err["input"], (dict, list)):
+        # Pydantic's own messages don't quote the value; ours (value_error) already do.
         msg = f"{msg} (got {err['input']!r})"
     return JobError(source, _dotted(loc), msg, _line(lines, loc))
 

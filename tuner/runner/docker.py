@@ -7,6 +7,7 @@ inspect, kill what still runs, read each log once, remove. The network is made o
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -37,7 +38,7 @@ class DockerRunner:
             client = docker.from_env(timeout=120)
             client.ping()
         except DockerException as exc:
-            raise DockerUnavailable(_short(exc)) from None
+            raise DockerUnavailable(_engine_problem(exc)) from None
         self._api = client.api
         self._check_images()
         if use_network(self.job):
@@ -166,6 +167,18 @@ def _stamp_key(stamp: str) -> tuple[int, int]:
         return secs, int((frac + "000000000")[:9]) if frac else 0
     except ValueError:
         return 0, 0
+
+
+def _engine_problem(exc: BaseException) -> str:
+    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    text = str(exc)
+    for needle, said in (("FileNotFoundError", "no socket there"),
+                         ("ConnectionRefused", "connection refused"),
+                         ("PermissionError", "permission denied; are you in the docker group?"),
+                         ("Permission denied", "permission denied; are you in the docker group?")):
+        if needle in text:
+            return f"{where}: {said}"
+    return f"{where}: {_short(exc)}"
 
 
 def _short(exc: BaseException) -> str:
