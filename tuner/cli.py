@@ -69,7 +69,7 @@ def validate(job: str, as_json: bool) -> None:
     v = app.validate(job)
     dims = [{"name": d.name, "env": d.env, "kind": d.kind, "role": d.role,
              "values": d.values, "range": None if d.kind == "enum" else d.describe(),
-             "default": d.default} for d in v.space]
+             "default": d.default} for d in v.space.dims.values()]
     spec = v.job.spec
     if as_json:
         _dump({"job": v.job.source, "name": v.job.name, "parameters": dims,
@@ -90,11 +90,12 @@ def validate(job: str, as_json: bool) -> None:
     t = Table()
     for col in ("name", "env", "kind", "values", "count", "default"):
         t.add_column(col)
-    for d in v.space:
+    for d in v.space.dims.values():
         values = d.values
         shown = d.describe() if d.kind != "enum" else ", ".join(map(str, values or []))
         count = str(len(values)) if values is not None else "continuous"
-        kind = d.kind + (" (workload)" if d.role == "workload" else "")
+        kind = d.kind + (f" (workload: {v.space.workload[d.name]})" if d.role == "workload"
+                         else "")
         t.add_row(d.name, d.env, kind, shown, count, _fmt(d.default))
     con.print(t)
     con.print("[bold]containers[/]")
@@ -153,16 +154,26 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
 
 
 def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
+    """The best configuration, beside the default one when the study measured it."""
     from rich.table import Table
 
+    base = best.get("baseline")
     con.print(f"[bold]best:[/] trial {best['number']}, score [bold]{_fmt(best['value'])}[/]"
               + (f"  ({caption})" if caption else ""))
     t = Table()
     t.add_column("parameter")
-    t.add_column("value", justify="right")
+    if base:
+        t.add_column(f"default (trial {base['number']})", justify="right")
+    t.add_column(f"best (trial {best['number']})", justify="right")
     for k, v in best["params"].items():
-        t.add_row(k, _fmt(v))
+        t.add_row(k, *([_fmt(base["params"].get(k))] if base else []), _fmt(v))
+    if base:
+        t.add_section()
+        t.add_row("score", _fmt(base["value"]), _fmt(best["value"]))
     con.print(t)
+    if base and base["value"]:
+        change = (best["value"] - base["value"]) / abs(base["value"]) * 100
+        con.print(f"the best configuration's score is {change:+.1f}% against the default's")
 
 
 @cli.command()

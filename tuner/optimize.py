@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 SAMPLERS = ("tpe", "grid", "random")
 REASON = "fail_reason"  # user attribute holding why a trial failed
+BASELINE = "baseline"  # user attribute of the trial that ran the default configuration
 INTERRUPTED = "interrupted"
 
 TrialFn = Callable[[dict[str, Any], int], float]
@@ -69,9 +70,11 @@ def enqueue_grid(study: "optuna.Study", space: Space) -> int:
             else t.params
         if all(n in params for n in names):
             covered.add(_key(space.clean(params), names))
+    default = space.defaults()
+    points.sort(key=lambda p: p != default)  # the baseline first, the rest in grid order
     for point in points:
         if _key(point, names) not in covered:
-            study.enqueue_trial(point)
+            study.enqueue_trial(point, user_attrs={BASELINE: True} if point == default else None)
     return sum(1 for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
 
 
@@ -100,6 +103,9 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
     from optuna.trial import TrialState
 
     total = n_trials
+    if not grid and not study.get_trials(deepcopy=False):
+        # A new study measures the configuration a person starts from first.
+        study.enqueue_trial(space.defaults(), user_attrs={BASELINE: True})
     if grid:
         waiting = enqueue_grid(study, space)
         total = waiting if n_trials is None else min(n_trials, waiting)

@@ -71,9 +71,14 @@ class Space:
     def __init__(self, job: Job, source: str = "<job>"):
         self.source = source
         self.dims: dict[str, Dimension] = {n: _dimension(n, p) for n, p in job.parameters.items()}
+        self.knobs = {n: d for n, d in self.dims.items() if d.role == "knob"}
+        # Workload parameters describe the input, not the system: they are not searched, and
+        # every trial runs with their default (or first) value.
+        self.workload = {n: _default(d) for n, d in self.dims.items() if d.role == "workload"}
 
     def __iter__(self) -> Iterator[Dimension]:
-        return iter(self.dims.values())
+        """The dimensions searched: the knobs."""
+        return iter(self.knobs.values())
 
     @property
     def grid_size(self) -> int | None:
@@ -126,20 +131,21 @@ class Space:
         return {n: self.dims[n].clean(v) if n in self.dims else v for n, v in params.items()}
 
     def env(self, params: dict[str, Any]) -> dict[str, str]:
-        """Environment values a trial's containers get: one variable per parameter."""
-        return {self.dims[n].env: format_env(self.dims[n].clean(v)) for n, v in params.items()}
+        """Environment values a trial's containers get: one per knob and workload parameter."""
+        values = {**self.workload, **params}
+        return {self.dims[n].env: format_env(self.dims[n].clean(v)) for n, v in values.items()}
 
     def defaults(self) -> dict[str, Any]:
         """The configuration a person starts from: each `default:`, else the first value."""
-        out = {}
-        for d in self:
-            if d.default is not None:
-                out[d.name] = d.clean(d.default)
-            elif d.kind == "enum":
-                out[d.name] = d.choices[0]  # type: ignore[index]
-            else:
-                out[d.name] = d.clean(d.low)
-        return out
+        return {d.name: _default(d) for d in self}
+
+
+def _default(d: Dimension) -> Any:
+    if d.default is not None:
+        return d.clean(d.default)
+    if d.kind == "enum":
+        return d.choices[0]  # type: ignore[index]
+    return d.clean(d.low)
 
 
 def format_env(value: Any) -> str:

@@ -70,4 +70,4 @@ def test_network_only_for_several_containers():
                        "spec: {containers: {a: {image: x}}, network: true}\n",
                        "job.yaml", environ={})
     assert use_network(forced)
-    assert "network_mode" not in container_spec(single, "a", CTX, None).host_config
+    assert container_spec(single, "a", CTX, None).host_config["network_mode"] == "none"

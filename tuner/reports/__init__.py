@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..optimize import REASON
+from ..optimize import BASELINE, REASON
 
 if TYPE_CHECKING:
     import optuna
@@ -16,8 +16,20 @@ def best_of(study: "optuna.Study") -> dict[str, Any] | None:
         t = study.best_trial
     except ValueError:
         return None
-    return {"study": study.study_name, "number": t.number, "value": t.value,
-            "params": dict(t.params)}
+    out: dict[str, Any] = {"study": study.study_name, "number": t.number, "value": t.value,
+                           "params": dict(t.params)}
+    base = baseline_of(study)
+    if base is not None:
+        out["baseline"] = base
+    return out
+
+
+def baseline_of(study: "optuna.Study") -> dict[str, Any] | None:
+    """The first complete trial that ran the default configuration."""
+    for t in study.get_trials(deepcopy=False):
+        if t.user_attrs.get(BASELINE) and t.state.name == "COMPLETE":
+            return {"number": t.number, "value": t.value, "params": dict(t.params)}
+    return None
 
 
 def trial_rows(study: "optuna.Study") -> list[dict[str, Any]]:

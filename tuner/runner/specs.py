@@ -78,6 +78,10 @@ def container_spec(job: Job, name: str, ctx: TrialContext, network: str | None) 
         host["network_mode"] = "host"
     elif network:
         host["network_mode"] = network
+    else:
+        # A lone container gets no network unless the job asks (spec.network: true): setting
+        # up the default bridge costs about 0.1 s per trial.
+        host["network_mode"] = "none"
 
     create = {
         "image": c.image,

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: the demo's Go tests, then pytest (real Docker; see README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+echo "==> go test (jobs/tracelog)" >&2
+(cd jobs/tracelog && GOFLAGS= GOPROXY=off CGO_ENABLED=0 go test ./...)
+echo "==> pytest" >&2
+exec .venv/bin/python -m pytest -q "$@"
