@@ -236,6 +236,56 @@ def trials(storage: str | None, study: str | None, as_json: bool) -> None:
     _console().print(t)
 
 
+@cli.group()
+def profile() -> None:
+    """Read CPU and memory profiles (pprof protobuf, or folded stacks).
+
+    \b
+    Example:
+      tuner profile top cpu.pprof -n 10
+    """
+
+
+@profile.command("top")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("-n", "count", type=click.IntRange(min=1), default=20, show_default=True,
+              help="How many functions to show.")
+@click.option("--sample-index", default=None,
+              help="Sample type by name or number, as pprof's -sample_index "
+                   "(cpu, samples, alloc_space, inuse_space, ...) [default: the profile's].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: sample_type, unit, total, "
+                                                      "functions [{name, flat, cum}].")
+def profile_top(file: str, count: int, sample_index: str | None, as_json: bool) -> None:
+    """The functions that cost most in a profile, with flat and cum as `go tool pprof -top`.
+
+    \b
+    Example:
+      tuner profile top results/tracelog/3/c1.cpu.pprof -n 10
+      tuner profile top heap.pprof --sample-index alloc_space --json
+    """
+    from .collect.pprof import read_profile
+
+    index: str | int | None = sample_index
+    if sample_index is not None and sample_index.isdigit():
+        index = int(sample_index)
+    top = read_profile(file).top(index, n=count)
+    if as_json:
+        _dump(top.to_dict())
+        return
+    from rich.table import Table
+
+    con = _console()
+    con.print(f"{file}: {top.sample_type} ({top.unit}), total {_fmt(top.total)}")
+    t = Table()
+    for col in ("flat", "flat%", "cum", "cum%"):
+        t.add_column(col, justify="right")
+    t.add_column("function")
+    for f in top.functions:
+        share = (lambda v: f"{100 * v / top.total:.2f}%" if top.total else "-")
+        t.add_row(_fmt(f.flat), share(f.flat), _fmt(f.cum), share(f.cum), f.name)
+    con.print(t)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs a command and turns every outcome into an exit code."""
     # SIGTERM ends a study like Ctrl-C does: containers removed, trial marked, exit 130.

@@ -32,11 +32,18 @@ def tuner(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Complete
                           text=True, env={**os.environ, **(env or {})}, timeout=60)
 
 
-@pytest.mark.parametrize("command", sorted(cli.commands))
+def _commands(group, prefix=()):
+    for name, command in group.commands.items():
+        yield prefix + (name,)
+        if hasattr(command, "commands"):
+            yield from _commands(command, prefix + (name,))
+
+
+@pytest.mark.parametrize("command", sorted(_commands(cli)), ids=" ".join)
 def test_every_command_has_help_with_example(command, capsys):
-    assert main([command, "--help"]) == 0
+    assert main([*command, "--help"]) == 0
     out = capsys.readouterr().out
-    assert "Example:" in out and f"tuner {command}" in out
+    assert "Example:" in out and f"tuner {' '.join(command)}" in out
 
 
 def test_validate_prints_space(tmp_path, capsys):

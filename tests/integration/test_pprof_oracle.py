@@ -8,6 +8,7 @@ Needs Go: skipped without it, except under CI (CI set), where a missing Go is a 
 
 from __future__ import annotations
 
+import json
 import gzip
 import os
 import random
@@ -209,3 +210,18 @@ def test_synthetic_profile_matches_pprof(tmp_path: Path, seed: int, sample_index
     path = tmp_path / f"synthetic{seed}.pb.gz"
     path.write_bytes(_random_profile(seed))
     assert_same_top(read_profile(path), path, sample_index)
+
+
+def test_cli_profile_top_json_matches_pprof(go_profiles: dict[str, Path], capsys) -> None:
+    from tuner.cli import main
+
+    path = go_profiles["heap"]
+    assert main(["profile", "top", str(path), "--sample-index", "alloc_space", "-n", "5",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    oracle = pprof_top(path, "alloc_space", "bytes")
+    assert data["sample_type"] == "alloc_space" and data["total"] == oracle.total
+    assert [(f["name"], f["flat"], f["cum"]) for f in data["functions"]] == [
+        (name, flat, cum) for name, flat, cum, _ in oracle.rows[:5]]
+    assert main(["profile", "top", str(path), "--sample-index", "wall"]) == 2
+    assert "wall" in capsys.readouterr().err

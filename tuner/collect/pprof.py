@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 
-from tuner.errors import TunerError
+from ..errors import InputError
 
 from . import _profile_pb2 as pb
 
@@ -39,7 +39,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-class ProfileError(TunerError):
+class ProfileError(InputError):
     """A profile that cannot be read, or a question it cannot answer."""
 
 
