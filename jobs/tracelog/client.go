@@ -121,35 +121,24 @@ type trace struct {
 }
 
 type worker struct {
-	c       *client
-	part    int
-	traces  map[string]*trace
-	cursor  int // into c.known
-	out     *batcher
-	queue   chan []byte
-	pending sync.WaitGroup
+	c      *client
+	part   int
+	traces map[string]*trace
+	cursor int // into c.known
+	out    *batcher
 }
 
+// A worker sends its own requests and waits for each answer: while it waits
+// it does not parse, so parallel chunks are what keeps a client busy.
 func newWorker(c *client, part int) *worker {
-	w := &worker{c: c, part: part, traces: map[string]*trace{}, queue: make(chan []byte, 1)}
+	w := &worker{c: c, part: part, traces: map[string]*trace{}}
 	w.out = newBatcher(c.cfg.batchSize, c.cfg.batchPerReq, func(body []byte) {
-		w.pending.Add(1)
-		w.queue <- body
-	})
-	go w.sender()
-	return w
-}
-
-// sender posts bodies one at a time, so a worker keeps parsing while its
-// previous request is in flight (and blocks when two are waiting).
-func (w *worker) sender() {
-	for body := range w.queue {
-		if err := w.c.post("/spans", body); err != nil {
-			w.c.fail(fmt.Errorf("part %d: send spans: %v", w.part, err))
+		if err := c.post("/spans", body); err != nil {
+			c.fail(fmt.Errorf("part %d: send spans: %v", part, err))
 		}
-		atomic.AddInt64(&w.c.requests, 1)
-		w.pending.Done()
-	}
+		atomic.AddInt64(&c.requests, 1)
+	})
+	return w
 }
 
 func (w *worker) sendTrace(t *trace) {
@@ -269,13 +258,16 @@ func runClient(cfg config, name string) error {
 	tParsed := time.Since(c.t0)
 	// Send everything known so far, then sync for the final union of error ids.
 	drain := func() error {
+		var wg sync.WaitGroup
 		for _, w := range workers {
-			w.catchUp()
-			w.out.flush()
+			wg.Add(1)
+			go func(w *worker) {
+				defer wg.Done()
+				w.catchUp()
+				w.out.flush()
+			}(w)
 		}
-		for _, w := range workers {
-			w.pending.Wait()
-		}
+		wg.Wait()
 		return c.failure()
 	}
 	if err := drain(); err != nil {
@@ -286,9 +278,6 @@ func runClient(cfg config, name string) error {
 	}
 	if err := drain(); err != nil {
 		return err
-	}
-	for _, w := range workers {
-		close(w.queue)
 	}
 	u := fmt.Sprintf("http://%s/done?client=%s&lines=%d", cfg.backendAddr, name, atomic.LoadInt64(&c.sent))
 	resp, err := do(cfg.peerWait, func() (*http.Request, error) { return http.NewRequest(http.MethodPost, u, nil) })

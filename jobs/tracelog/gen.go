@@ -106,9 +106,7 @@ func halfOf(svc int) int { return svc % 2 }
 
 func appendTags(b []byte, r *rng, svc service, isErr bool) []byte {
 	if svc.http {
-		b = append(b, "component=java-web-servlet&span.kind=server&http.method=GET&http.url=/api/"...)
-		b = append(b, svc.name...)
-		b = append(b, "&http.status_code="...)
+		b = append(b, "component=http&span.kind=server&http.method=GET&http.status_code="...)
 		switch {
 		case !isErr:
 			b = append(b, "200"...)

@@ -8,8 +8,8 @@ Needs Go: skipped without it, except under CI (CI set), where a missing Go is a 
 
 from __future__ import annotations
 
-import json
 import gzip
+import json
 import os
 import random
 import re
