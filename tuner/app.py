@@ -61,7 +61,7 @@ def optimize(path: str, *, sampler: str = "tpe", n_trials: int | None = None,
     with DockerRunner(job, name) as runner:
         import optuna
 
-        rdb = store.open_storage(url)
+        rdb = store.open_storage(url, heartbeat=True)
         existing = store.study_names(rdb)
         s = optuna.create_study(storage=rdb, study_name=name, direction=job.objective.direction,
                                 sampler=optuna_sampler, load_if_exists=True)
@@ -70,37 +70,76 @@ def optimize(path: str, *, sampler: str = "tpe", n_trials: int | None = None,
                              f"{s.direction.name.lower()}, but the job says "
                              f"{job.objective.direction}", hint="pass another --study NAME")
         s.set_user_attr("job", str(Path(job.source).resolve()))
-        trial_fn = _trial_function(job, space, runner, name, Path(results).resolve())
+        from .storage.tables import ensure_tables
+
+        ensure_tables(rdb.engine)
+        trial_fn = _trial_function(job, space, runner, name, Path(results).resolve(),
+                                   engine=rdb.engine)
         ran = run_study(s, space, trial_fn, n_trials=n_trials, grid=grid, on_event=on_event)
         return Optimized(study=name, storage=store.redact(url), ran=ran, best=best_of(s))
 
 
-def _trial_function(job: Job, space: Space, runner: Any, study: str, results: Path):
+def _trial_function(job: Job, space: Space, runner: Any, study: str, results: Path,
+                    engine: Any = None):
+    """The work of one trial: run it, keep its files and runs, judge it, read its score."""
     from .collect.logs import write_logs, write_params
     from .collect.outcome import failure_reason
     from .collect.score import extract_score
     from .runner import TrialContext
 
-    def run(params: dict[str, Any], number: int) -> float:
-        outdir = results / study / str(number)
+    def run(params: dict[str, Any], trial: Any) -> float:
+        outdir = results / study / str(trial.number)
         if outdir.exists():  # left by an earlier study of the same name
             shutil.rmtree(outdir)
         outdir.mkdir(parents=True)
         outdir.chmod(0o777)  # containers may write as any user
         env = space.env(params)
         write_params(outdir, params, env)
-        trial = runner.run(TrialContext(study=study, number=number, env=env,
-                                        outdir=str(outdir), worker=runner.worker))
-        write_logs(trial, outdir)
-        reason = failure_reason(job, trial)
+        done = runner.run(TrialContext(study=study, number=trial.number, env=env,
+                                       outdir=str(outdir), worker=runner.worker))
+        write_logs(done, outdir)
+        if engine is not None:
+            _record(engine, trial, done, outdir, results)
+        reason = failure_reason(job, done)
         if reason:
             raise TrialFailed(reason)
-        value = extract_score(job.objective, trial, outdir)
+        value = extract_score(job.objective, done, outdir)
         if job.objective.file != "score.txt":
             (outdir / "score.txt").write_text(f"{value!r}\n")
         return value
 
     return run
+
+
+def _record(engine: Any, trial: Any, done: Any, outdir: Path, results: Path) -> None:
+    """Per-container rows in tuner_runs, and the merged log as an artifact for the dashboard."""
+    import optuna
+
+    from .storage.tables import add_runs
+
+    rows = []
+    for name, c in done.containers.items():
+        tail = c.log_text[-4000:]
+        rows.append({
+            "trial_id": trial._trial_id, "container": name, "image": c.image,
+            "image_id": c.image_id, "exit_code": c.exit_code, "oom_killed": c.oom_killed,
+            "killed": c.killed, "started_at": c.started_at, "ended_at": c.finished_at,
+            "seconds": max(0.0, c.finished_at - c.started_at)
+            if c.started_at is not None and c.finished_at is not None else None,
+            "peak_memory_bytes": c.peak_memory, "cpu_seconds": c.cpu_seconds,
+            "log_bytes": c.log_bytes, "log_path": str(outdir / f"{name}.log"), "log_tail": tail,
+        })
+    add_runs(engine, rows)
+    store = optuna.artifacts.FileSystemArtifactStore(str(_artifact_dir(results)))
+    optuna.artifacts.upload_artifact(artifact_store=store, file_path=str(outdir / "merged.log"),
+                                     study_or_trial=trial, mimetype="text/plain",
+                                     encoding="utf-8")
+
+
+def _artifact_dir(results: Path) -> Path:
+    path = results / "artifacts"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def best(storage: str | None, study: str | None) -> dict[str, Any]:
@@ -118,10 +157,53 @@ def trials(storage: str | None, study: str | None) -> tuple[str, list[dict[str, 
     from .reports import trial_rows
 
     s = _load(storage, study)
-    return s.study_name, trial_rows(s)
+    return s.study_name, trial_rows(s, _engine(s))
 
 
-def _load(storage: str | None, study: str | None):
+def runs(storage: str | None, study: str | None, number: int) -> tuple[str, list[dict[str, Any]]]:
+    """The per-container rows of one trial."""
+    from .storage.tables import runs_of
+
+    s = _load(storage, study)
+    matching = [t for t in s.get_trials(deepcopy=False) if t.number == number]
+    if not matching:
+        raise InputError(f"TRIAL: study '{s.study_name}' has no trial {number} "
+                         f"(it has {len(s.get_trials(deepcopy=False))})")
+    rows = runs_of(_engine(s), [matching[0]._trial_id])
+    for r in rows:
+        r.pop("id", None)
+        r.pop("trial_id", None)
+    return s.study_name, rows
+
+
+def studies(storage: str | None) -> list[dict[str, Any]]:
+    from .reports import study_rows
+
+    url = _existing_url(storage)
+    from . import storage as store
+
+    return study_rows(store.open_storage(url))
+
+
+def cleanup(study: str | None, everything: bool) -> tuple[list[str], list[str]]:
+    from .runner.docker import connect, remove_leftovers
+
+    api = connect()
+    try:
+        return remove_leftovers(api, study, everything)
+    finally:
+        api.close()
+
+
+def _engine(study: Any) -> Any:
+    from .storage.tables import ensure_tables
+
+    backend = getattr(study._storage, "_backend", study._storage)
+    ensure_tables(backend.engine)
+    return backend.engine
+
+
+def _existing_url(storage: str | None) -> str:
     from . import storage as store
 
     _quiet_optuna()
@@ -130,6 +212,13 @@ def _load(storage: str | None, study: str | None):
     if local is not None and not local.exists():  # don't create an empty database to read
         raise InputError(f"no study database at {local}",
                          hint="run `tuner optimize JOB` here first, or pass --storage URL")
+    return url
+
+
+def _load(storage: str | None, study: str | None):
+    from . import storage as store
+
+    url = _existing_url(storage)
     return store.load_study(store.open_storage(url), url, study)
 
 

@@ -236,6 +236,103 @@ def trials(storage: str | None, study: str | None, as_json: bool) -> None:
     _console().print(t)
 
 
+@cli.command()
+@click.argument("trial", type=int)
+@click.option("--storage", default=None, help=STORAGE_HELP)
+@click.option("--study", default=None, help=STUDY_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per container.")
+def runs(trial: int, storage: str | None, study: str | None, as_json: bool) -> None:
+    """Show each container of one trial: exit, OOM, time, peak memory, CPU, log.
+
+    \b
+    Example:
+      tuner runs 12
+      tuner runs 12 --json | jq '.[] | {container, peak_memory_bytes}'
+    """
+    from . import app
+
+    name, rows = app.runs(storage, study, trial)
+    if as_json:
+        _dump(rows)
+        return
+    from rich.table import Table
+
+    from .job.model import format_size
+
+    con = _console()
+    con.print(f"study '{name}', trial {trial}: {len(rows)} container run(s)")
+    t = Table()
+    for col in ("container", "exit", "time", "peak mem", "cpu", "log"):
+        t.add_column(col, justify="left" if col == "container" else "right")
+    for r in rows:
+        state = ("OOM" if r["oom_killed"] else "killed" if r["killed"]
+                 else _fmt(r["exit_code"]))
+        t.add_row(r["container"], state,
+                  f"{r['seconds']:.3f}s" if r["seconds"] is not None else "-",
+                  _mib(r["peak_memory_bytes"]),
+                  f"{r['cpu_seconds']:.2f}s" if r["cpu_seconds"] is not None else "-",
+                  r["log_path"] or "-")
+    con.print(t)
+    for r in rows:
+        tail = (r["log_tail"] or "").rstrip().splitlines()[-3:]
+        if tail:
+            con.print(f"[bold]{r['container']}[/] log ends:", *(f"  {line}" for line in tail),
+                      sep="\n", markup=True, highlight=False)
+
+
+def _mib(n: int | None) -> str:
+    return "-" if n is None else f"{n / 2**20:.1f} MiB"
+
+
+@cli.command()
+@click.option("--storage", default=None, help=STORAGE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per study.")
+def studies(storage: str | None, as_json: bool) -> None:
+    """List the studies in a storage, with their trial counts and best scores.
+
+    \b
+    Example:
+      tuner studies
+      tuner studies --storage mysql+pymysql://tuner@db.example/tuner
+    """
+    from . import app
+
+    rows = app.studies(storage)
+    if as_json:
+        _dump(rows)
+        return
+    from rich.table import Table
+
+    t = Table()
+    for col in ("study", "direction", "trials", "complete", "fail", "running", "best"):
+        t.add_column(col, justify="left" if col in ("study", "direction") else "right")
+    for r in rows:
+        t.add_row(r["study"], r["direction"], *(str(r[k]) for k in
+                  ("trials", "complete", "fail", "running")), _fmt(r["best"]))
+    _console().print(t)
+
+
+@cli.command()
+@click.option("--study", default=None, help="Only this study's leftovers.")
+@click.option("--all", "everything", is_flag=True,
+              help="Also remove what live tuner processes run (stops their trials).")
+def cleanup(study: str | None, everything: bool) -> None:
+    """Remove containers and networks that dead tuner processes left on this host.
+
+    Found by their labels; `optimize` does the same for its study when it starts.
+
+    \b
+    Example:
+      tuner cleanup
+      tuner cleanup --study tracelog --all
+    """
+    from . import app
+
+    containers, networks = app.cleanup(study, everything)
+    click.echo(f"removed {len(containers)} container(s) and {len(networks)} network(s)"
+               + (": " + ", ".join(containers + networks) if containers or networks else ""))
+
+
 @cli.group()
 def profile() -> None:
     """Read CPU and memory profiles (pprof protobuf, or folded stacks).

@@ -1,6 +1,6 @@
 """The optimizer loop: samplers, the Optuna study, and the trial objective around a trial function.
 
-It knows nothing of Docker: `trial_fn(params, number) -> value` does the work, and raises
+It knows nothing of Docker: `trial_fn(params, trial) -> value` does the work, and raises
 TrialFailed with a reason when the trial failed. The reason is stored on the trial.
 """
 
@@ -20,7 +20,7 @@ REASON = "fail_reason"  # user attribute holding why a trial failed
 BASELINE = "baseline"  # user attribute of the trial that ran the default configuration
 INTERRUPTED = "interrupted"
 
-TrialFn = Callable[[dict[str, Any], int], float]
+TrialFn = Callable[[dict[str, Any], "optuna.Trial"], float]
 
 
 @dataclass
@@ -102,12 +102,18 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
     import optuna
     from optuna.trial import TrialState
 
+    from .storage import QueueEmpty
+    from .storage.tables import lock
+
+    backend = getattr(study._storage, "_backend", study._storage)
     total = n_trials
     if not grid and not study.get_trials(deepcopy=False):
         # A new study measures the configuration a person starts from first.
         study.enqueue_trial(space.defaults(), user_attrs={BASELINE: True})
     if grid:
-        waiting = enqueue_grid(study, space)
+        # One worker at a time decides which points are missing; then all claim from the queue.
+        with lock(backend.engine, f"grid:{study.study_name}"):
+            waiting = enqueue_grid(study, space)
         total = waiting if n_trials is None else min(n_trials, waiting)
         if total == 0:
             return 0
@@ -117,7 +123,7 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
         params = suggest(trial, space)
         on_event(TrialEvent("start", trial.number, params, done=finished, total=total))
         try:
-            return trial_fn(params, trial.number)
+            return trial_fn(params, trial)
         except TrialFailed as exc:
             trial.set_user_attr(REASON, exc.reason)
             raise
@@ -140,8 +146,14 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
         if grid and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             study.stop()
 
-    study.optimize(objective, n_trials=total, timeout=timeout, callbacks=[after],
-                   catch=(TrialFailed,), gc_after_trial=False)
+    backend.queue_only = grid
+    try:
+        study.optimize(objective, n_trials=total, timeout=timeout, callbacks=[after],
+                       catch=(TrialFailed,), gc_after_trial=False)
+    except QueueEmpty:
+        pass  # another worker took the last grid point
+    finally:
+        backend.queue_only = False
     return finished
 
 

@@ -32,18 +32,59 @@ def baseline_of(study: "optuna.Study") -> dict[str, Any] | None:
     return None
 
 
-def trial_rows(study: "optuna.Study") -> list[dict[str, Any]]:
+def trial_rows(study: "optuna.Study", engine: Any = None) -> list[dict[str, Any]]:
+    """One row per trial; times from tuner_runs when the engine is given (sub-second precise)."""
+    trials = study.get_trials(deepcopy=False)
+    spans: dict[int, tuple[float, float]] = {}
+    if engine is not None:
+        from ..storage.tables import runs_of
+
+        for r in runs_of(engine, [t._trial_id for t in trials]):
+            if r["started_at"] is None or r["ended_at"] is None:
+                continue
+            lo, hi = spans.get(r["trial_id"], (r["started_at"], r["ended_at"]))
+            spans[r["trial_id"]] = (min(lo, r["started_at"]), max(hi, r["ended_at"]))
+    retried = {t.system_attrs["failed_trial"]: t.number for t in trials
+               if "failed_trial" in t.system_attrs}
     rows = []
-    for t in study.get_trials(deepcopy=False):
+    for t in trials:
         seconds = None
-        if t.datetime_start and t.datetime_complete:
+        if t._trial_id in spans:
+            lo, hi = spans[t._trial_id]
+            seconds = max(0.0, hi - lo)
+        elif t.datetime_start and t.datetime_complete:
             seconds = (t.datetime_complete - t.datetime_start).total_seconds()
+        reason = t.user_attrs.get(REASON)
+        if t.state.name == "FAIL" and reason is None:
+            reason = ("its worker stopped sending heartbeats (killed?)"
+                      + (f"; retried as trial {retried[t.number]}" if t.number in retried
+                         else ""))
         rows.append({
             "number": t.number,
             "state": t.state.name,
             "value": t.value,
             "params": dict(t.params),
-            "reason": t.user_attrs.get(REASON),
+            "reason": reason,
             "seconds": seconds,
         })
+    return rows
+
+
+def study_rows(storage: Any) -> list[dict[str, Any]]:
+    """Every study in a storage with its trial counts and best value."""
+    rows = []
+    for s in storage.get_all_studies():
+        trials = storage.get_all_trials(s._study_id, deepcopy=False)
+        counts: dict[str, int] = {}
+        for t in trials:
+            counts[t.state.name] = counts.get(t.state.name, 0) + 1
+        best = None
+        complete = [t for t in trials if t.state.name == "COMPLETE"]
+        if complete:
+            pick = min if s.direction.name == "MINIMIZE" else max
+            best = pick(t.value for t in complete)
+        rows.append({"study": s.study_name, "direction": s.direction.name.lower(),
+                     "trials": len(trials), "complete": counts.get("COMPLETE", 0),
+                     "fail": counts.get("FAIL", 0), "running": counts.get("RUNNING", 0),
+                     "waiting": counts.get("WAITING", 0), "best": best})
     return rows

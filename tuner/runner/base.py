@@ -20,9 +20,14 @@ class ContainerRun:
     exit_code: int | None = None
     oom_killed: bool = False
     killed: bool = False  # still running when the trial ended, so tuner killed it
-    started_at: str | None = None
-    finished_at: str | None = None
+    started_at: float | None = None  # epoch seconds, from the engine
+    finished_at: float | None = None
+    image: str | None = None
+    image_id: str | None = None
+    peak_memory: int | None = None  # bytes, sampled by the engine about once a second
+    cpu_seconds: float | None = None
     log: list[LogLine] = field(default_factory=list)
+    log_bytes: int = 0
     stderr_tail: list[str] = field(default_factory=list)  # read only for a failed container
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -17,34 +18,32 @@ from typing import Any, Iterator
 from ..errors import DockerUnavailable, JobError, TrialFailed
 from ..job import Job
 from .base import ContainerRun, LogLine, TrialRun
+from .stats import StatsSampler
 from .specs import ContainerSpec, TrialContext, container_spec, labels, network_name, use_network
 
 
 class DockerRunner:
-    def __init__(self, job: Job, study: str, worker: str | None = None):
+    def __init__(self, job: Job, study: str, worker: str | None = None,
+                 sample_stats: bool = True):
         self.job = job
+        self.sample_stats = sample_stats
         self.study = study
         self.worker = worker or uuid.uuid4().hex[:8]
         self.network: str | None = None
         self._api: Any = None
+        # Who made a container: so a later run on this host can tell a dead worker's leftovers.
+        self.owner = {"tuner.host": socket.gethostname(), "tuner.pid": str(os.getpid())}
 
     # --- lifecycle ----------------------------------------------------------------------
 
     def open(self) -> None:
-        import docker
-        from docker.errors import DockerException
-
-        try:
-            client = docker.from_env(timeout=120)
-            client.ping()
-        except DockerException as exc:
-            raise DockerUnavailable(_engine_problem(exc)) from None
-        self._api = client.api
+        self._api = connect()
         self._check_images()
+        remove_leftovers(self._api, self.study)
         if use_network(self.job):
             self.network = network_name(self.study, self.worker)
             self._api.create_network(self.network, driver="bridge",
-                                     labels=labels(self.study, self.worker))
+                                     labels={**labels(self.study, self.worker), **self.owner})
 
     def close(self) -> None:
         if self._api is None:
@@ -84,6 +83,7 @@ class DockerRunner:
         api = self._api
         specs = [container_spec(self.job, n, ctx, self.network) for n in self.job.spec.containers]
         ids: dict[str, str] = {}
+        samplers: dict[str, StatsSampler] = {}
         try:
             for s in specs:
                 ids[s.name] = self._create(s)
@@ -94,6 +94,8 @@ class DockerRunner:
                     api.start(ids[s.name])
                 except APIError as exc:
                     raise TrialFailed(f"container {s.name} could not start: {_short(exc)}") from None
+                if self.sample_stats:
+                    samplers[s.name] = StatsSampler(api, ids[s.name])
             until = self.job.spec.until
             timed_out = False
             for name in ([until] if until else list(ids)):
@@ -107,9 +109,12 @@ class DockerRunner:
                     timed_out = True
                     break
             seconds = time.monotonic() - started
-            runs = {s.name: self._finish(s.name, ids[s.name]) for s in specs}
+            runs = {s.name: self._finish(s.name, ids[s.name], samplers.get(s.name))
+                    for s in specs}
             return TrialRun(containers=runs, timed_out=timed_out, seconds=seconds)
         finally:
+            for sampler in samplers.values():
+                sampler.stop()
             with _sigint_deferred():
                 for cid in ids.values():
                     with _quiet():
@@ -120,6 +125,7 @@ class DockerRunner:
 
         api = self._api
         kwargs = dict(s.create)
+        kwargs["labels"] = {**kwargs["labels"], **self.owner}
         kwargs["host_config"] = api.create_host_config(**s.host_config)
         if s.aliases and self.network:
             kwargs["networking_config"] = api.create_networking_config(
@@ -129,23 +135,80 @@ class DockerRunner:
         except APIError as exc:
             raise TrialFailed(f"container {s.name} could not be created: {_short(exc)}") from None
 
-    def _finish(self, name: str, cid: str) -> ContainerRun:
+    def _finish(self, name: str, cid: str, sampler: StatsSampler | None) -> ContainerRun:
         api = self._api
-        state = api.inspect_container(cid)["State"]
+        info = api.inspect_container(cid)
+        state = info["State"]
         run = ContainerRun(name=name, exit_code=state.get("ExitCode"),
                            oom_killed=bool(state.get("OOMKilled")),
-                           started_at=state.get("StartedAt"), finished_at=state.get("FinishedAt"))
+                           image=info["Config"].get("Image"), image_id=info.get("Image"))
         if state.get("Running"):
             with _quiet():
                 api.kill(cid)
-            run.killed, run.exit_code, run.finished_at = True, None, None
+            run.killed = True
+            state = api.inspect_container(cid)["State"]  # for the time it was killed
+            run.exit_code = None
+        run.started_at, run.finished_at = _epoch(state.get("StartedAt")), \
+            _epoch(state.get("FinishedAt"))
+        if sampler is not None:
+            run.peak_memory, run.cpu_seconds = sampler.peak_memory, sampler.cpu_seconds
         raw = api.logs(cid, stdout=True, stderr=True, timestamps=True)
         run.log = parse_log(raw)
+        run.log_bytes = len(raw)
         if run.exit_code not in (0, None):
             # The error message is usually the last line on stderr; stdout may race past it.
             tail = api.logs(cid, stdout=False, stderr=True, tail=5)
             run.stderr_tail = tail.decode("utf-8", errors="replace").splitlines()
         return run
+
+
+def remove_leftovers(api: Any, study: str | None = None, everything: bool = False
+                     ) -> tuple[list[str], list[str]]:
+    """Remove containers and networks that dead tuner processes on this host left behind.
+
+    `everything` also removes those of live processes (a hung run). Returns what went.
+    """
+    host = socket.gethostname()
+    filters = ["tuner=1"] + ([f"tuner.study={study}"] if study else [])
+
+    def dead(labels: dict[str, str]) -> bool:
+        if everything:
+            return True
+        if labels.get("tuner.host") != host:
+            return False  # another machine's worker: only it can tell
+        try:
+            os.kill(int(labels.get("tuner.pid", "0")), 0)
+        except ProcessLookupError:
+            return True
+        except (ValueError, PermissionError):
+            return False
+        return False
+
+    gone_containers, gone_networks = [], []
+    for c in api.containers(all=True, filters={"label": filters}):
+        if dead(c.get("Labels") or {}):
+            with _quiet():
+                api.remove_container(c["Id"], force=True)
+                gone_containers.append(c["Names"][0].lstrip("/"))
+    for n in api.networks(filters={"label": filters}):
+        if dead(n.get("Labels") or {}):
+            with _quiet():
+                api.remove_network(n["Id"])
+                gone_networks.append(n["Name"])
+    return gone_containers, gone_networks
+
+
+def connect() -> Any:
+    """A low-level API client to the engine, or DockerUnavailable with the fix."""
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except DockerException as exc:
+        raise DockerUnavailable(_engine_problem(exc)) from None
+    return client.api
 
 
 def parse_log(raw: bytes) -> list[LogLine]:
@@ -155,6 +218,13 @@ def parse_log(raw: bytes) -> list[LogLine]:
         stamp, _, text = line.partition(" ")
         out.append(LogLine(_stamp_key(stamp), text))
     return out
+
+
+def _epoch(stamp: str | None) -> float | None:
+    if not stamp or stamp.startswith("0001-"):  # the engine's zero time: never happened
+        return None
+    secs, nanos = _stamp_key(stamp)
+    return secs + nanos / 1e9 if secs else None
 
 
 def _stamp_key(stamp: str) -> tuple[int, int]:

@@ -54,7 +54,37 @@ def _with_password(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def open_storage(url: str) -> "optuna.storages.RDBStorage":
+HEARTBEAT_SECONDS = 10
+GRACE_SECONDS = 40  # a RUNNING trial silent this long belongs to a dead worker
+
+
+class QueueEmpty(Exception):
+    """A grid worker asked for a trial, and no enqueued grid point was left to claim."""
+
+
+def _storage_class() -> type:
+    import optuna
+
+    class TunerStorage(optuna.storages.RDBStorage):
+        """RDB storage that, in queue-only mode, never makes a trial the queue did not hold.
+
+        Optuna's ask() pops a waiting trial atomically, or else creates a new one; two grid
+        workers racing for the last point would run it twice. Raising instead ends the
+        worker's loop cleanly.
+        """
+
+        queue_only = False
+
+        def create_new_trial(self, study_id: int, template_trial: Any = None) -> int:
+            if self.queue_only and template_trial is None:
+                raise QueueEmpty()
+            return super().create_new_trial(study_id, template_trial)
+
+    return TunerStorage
+
+
+def open_storage(url: str, heartbeat: bool = False) -> "optuna.storages.RDBStorage":
+    """Open (and create) the study database; `heartbeat` for workers that run trials."""
     import optuna
     import sqlalchemy.exc
     from sqlalchemy.engine import make_url
@@ -68,8 +98,15 @@ def open_storage(url: str) -> "optuna.storages.RDBStorage":
     if not parsed.drivername.startswith("sqlite"):
         # A connection dropped between trials is replaced instead of failing the next one.
         engine_kwargs = {"pool_pre_ping": True, "pool_recycle": 3600}
+    kwargs: dict[str, Any] = {}
+    if heartbeat:
+        # A worker killed mid-trial leaves a RUNNING trial; the next worker to start a trial
+        # fails it and enqueues its parameters again.
+        kwargs = {"heartbeat_interval": HEARTBEAT_SECONDS, "grace_period": GRACE_SECONDS,
+                  "heartbeat_stale_trial_callback":
+                      optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)}
     try:
-        return optuna.storages.RDBStorage(_with_password(url), engine_kwargs=engine_kwargs)
+        return _storage_class()(_with_password(url), engine_kwargs=engine_kwargs, **kwargs)
     except ImportError as exc:
         raise StorageError(f"no driver for {redact(url)}: {exc}",
                            hint="pip install pymysql (for mysql+pymysql:// URLs)") from None

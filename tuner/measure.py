@@ -1,0 +1,97 @@
+"""`tuner effect PARAM --measure`: a one-factor sweep around the best configuration, run as real
+trials in the same study, so the effect is measured rather than inferred from what the optimizer
+happened to try.
+
+The sweep is the best configuration once more (a repeat: it measures the noise) and PARAM a few
+steps below and above it, every other parameter as in the best.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from .errors import InputError
+from .reports.effect import Axis
+
+if TYPE_CHECKING:
+    import optuna
+
+    from .optimize import TrialEvent
+
+SWEEP = "sweep"  # trial user attr: the parameter a sweep trial varied
+CONTINUOUS_STEPS = 10  # a float range without a step is swept in tenths of its range
+
+
+def sweep_values(axis: Axis, value: Any, steps: int) -> list[Any]:
+    """Up to `steps` values below and above `value` within the range, nearest first, in order."""
+    if not axis.ordered:  # names: the other values, nearest in the list first
+        others = [c for c in axis.choices if c != value]
+        return others[: 2 * steps]
+    vals = axis.values()
+    if vals is None:
+        return _continuous(axis, float(value), steps)
+    keys = [axis.key(v) for v in vals]
+    here = min(range(len(vals)), key=lambda i: abs(keys[i] - axis.key(value)))
+    below = vals[max(0, here - steps):here]
+    above = vals[here + 1:here + 1 + steps]
+    return [*below, *above]
+
+
+def _continuous(axis: Axis, value: float, steps: int) -> list[float]:
+    lo, hi = float(axis.low), float(axis.high)  # type: ignore[arg-type]
+    log = axis.log and lo > 0
+    f = math.log if log else (lambda v: v)
+    g = math.exp if log else (lambda v: v)
+    step = (f(hi) - f(lo)) / CONTINUOUS_STEPS
+    out = []
+    for k in [*range(-steps, 0), *range(1, steps + 1)]:
+        v = f(value) + k * step
+        if f(lo) - 1e-12 <= v <= f(hi) + 1e-12:
+            out.append(float(f"{min(max(g(v), lo), hi):.6g}"))
+    return out
+
+
+def sweep_points(axis: Axis, best: dict[str, Any], steps: int) -> list[dict[str, Any]]:
+    """The best configuration again, then PARAM swept around it."""
+    return [dict(best)] + [{**best, axis.name: v} for v in sweep_values(axis, best[axis.name],
+                                                                          steps)]
+
+
+def measure(study: "optuna.Study", param: str, *, steps: int = 2, results: str = "results",
+            on_event: Callable[["TrialEvent"], None] = lambda e: None) -> int:
+    """Run the sweep of `param` around the study's best trial; return how many trials ran."""
+    from .app import _trial_function
+    from .job import load_job
+    from .optimize import run_study
+    from .reports.effect import axis_of_dimension
+    from .runner.docker import DockerRunner
+    from .space import Space
+
+    job_path = study.user_attrs.get("job")
+    if not job_path:
+        raise InputError(f"--measure: study '{study.study_name}' does not record its job file",
+                         hint="run `tuner optimize JOB` on it once (it records the job's path)")
+    if not Path(job_path).exists():
+        raise InputError(f"--measure: the study's job file {job_path} is gone",
+                         hint="restore it there; --measure runs the job's containers")
+    job = load_job(job_path)
+    space = Space(job, job.source)
+    if param not in space.knobs:
+        raise InputError(f"--measure: '{param}' is not a knob of {job_path} "
+                         f"(knobs: {', '.join(space.knobs)})")
+    try:
+        best = study.best_trial
+    except ValueError:
+        raise InputError(f"study '{study.study_name}' has no complete trial yet",
+                         hint="see why with `tuner trials`") from None
+    defaults = space.defaults()
+    base = space.clean({n: best.params.get(n, defaults[n]) for n in space.knobs})
+    points = sweep_points(axis_of_dimension(space.knobs[param]), base, steps)
+    with DockerRunner(job, study.study_name) as runner:
+        for point in points:
+            study.enqueue_trial(point, user_attrs={SWEEP: param})
+        trial_fn = _trial_function(job, space, runner, study.study_name, Path(results).resolve())
+        return run_study(study, space, trial_fn, n_trials=len(points), grid=False,
+                         on_event=on_event)

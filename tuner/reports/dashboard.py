@@ -1,0 +1,102 @@
+"""`tuner dashboard`: optuna-dashboard on the study storage, with each trial's logs as artifacts.
+
+Optuna refuses to attach anything to a finished trial (`upload_artifact` sets a trial system
+attr, and storages reject updates of finished trials). optuna-dashboard also lists a trial's
+artifacts from the *study's* system attrs under `dashboard:artifacts:<trial_id>:<artifact_id>`
+(its own upload format), and study attrs can always be set: so logs of finished trials go there.
+What was uploaded is read back from those attrs, so running the command again adds only new logs,
+and a log whose stored copy is missing (artifact dir deleted) is written again under its old id.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import optuna
+
+PREFIX = "dashboard:artifacts:"  # optuna-dashboard's study-level key for a trial's artifact
+TRIAL_PREFIX = "artifacts:"  # optuna.artifacts.upload_artifact's trial-level key
+
+
+@dataclass
+class Uploaded:
+    studies: int
+    trials: int  # trials that got at least one log now
+    files: int  # logs uploaded (or restored) now
+
+
+def upload_logs(storage: "optuna.storages.BaseStorage", results: str | Path,
+                artifact_dir: str | Path) -> Uploaded:
+    """Upload results/<study>/<trial number>/*.log of every finished trial not yet uploaded."""
+    from optuna.artifacts import FileSystemArtifactStore
+
+    root = Path(results)
+    store_dir = Path(artifact_dir)
+    store_dir.mkdir(parents=True, exist_ok=True)
+    store = FileSystemArtifactStore(str(store_dir))
+    studies = trials = files = 0
+    for summary in storage.get_all_studies():
+        study_id = summary._study_id
+        folder = root / summary.study_name
+        if not folder.is_dir():
+            continue
+        studies += 1
+        attrs = storage.get_study_system_attrs(study_id)
+        for t in storage.get_all_trials(study_id, deepcopy=False):
+            logs = sorted((folder / str(t.number)).glob("*.log"))
+            if not logs or not t.state.is_finished():
+                continue  # a running trial's logs are not written yet
+            known = _known(attrs, t)
+            added = 0
+            for log in logs:
+                meta = known.get(log.name)
+                if meta is not None:
+                    if not (store_dir / meta["artifact_id"]).exists():
+                        with open(log, "rb") as f:
+                            store.write(meta["artifact_id"], f)
+                        added += 1
+                    continue
+                artifact_id = str(uuid.uuid4())
+                with open(log, "rb") as f:
+                    store.write(artifact_id, f)
+                meta = {"artifact_id": artifact_id, "filename": log.name,
+                        "mimetype": mimetypes.guess_type(log.name)[0] or "text/plain",
+                        "encoding": None}
+                # The artifact first, then its record: a crash between leaves an unlisted file.
+                storage.set_study_system_attr(study_id, f"{PREFIX}{t._trial_id}:{artifact_id}",
+                                              json.dumps(meta))
+                added += 1
+            files += added
+            trials += added > 0
+    return Uploaded(studies, trials, files)
+
+
+def _known(study_attrs: dict[str, Any], trial: "optuna.trial.FrozenTrial") -> dict[str, dict]:
+    """The trial's artifacts by file name, from both places optuna-dashboard reads."""
+    prefix = f"{PREFIX}{trial._trial_id}:"
+    values = [v for k, v in study_attrs.items() if k.startswith(prefix)]
+    values += [v for k, v in (trial.system_attrs or {}).items() if k.startswith(TRIAL_PREFIX)]
+    out = {}
+    for v in values:
+        meta = json.loads(v) if isinstance(v, str) else None
+        if meta:  # a deleted artifact is recorded as null
+            out[meta["filename"]] = meta
+    return out
+
+
+def serve(storage: "optuna.storages.BaseStorage", artifact_dir: str | Path, host: str,
+          port: int) -> None:
+    """Run optuna-dashboard in this process until Ctrl-C (or SIGTERM)."""
+    from optuna.artifacts import FileSystemArtifactStore
+    from optuna_dashboard import run_server
+
+    # In-process rather than `optuna-dashboard URL`: the storage URL may carry a password
+    # (from TUNER_DB_PASSWORD) that must not appear in a process list.
+    run_server(storage, host=host, port=port,
+               artifact_store=FileSystemArtifactStore(str(artifact_dir)))

@@ -1,0 +1,324 @@
+"""`tuner report`: one self-contained HTML file that answers a study's questions with evidence.
+
+plotly.js is inlined once in the page's head (every chart is a div plus a call into it), so the
+file opens offline and anywhere it is copied.
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import baseline_of, best_of, trial_rows
+
+if TYPE_CHECKING:
+    import optuna
+
+    from .importance import Importance
+
+TOP = 3  # parameters shown in slices and effects
+
+# (id, heading): the page's sections, in order; tests check each heading renders.
+SECTIONS = [
+    ("best", "Best vs default configuration"),
+    ("history", "Optimization history"),
+    ("importance", "Parameter importance"),
+    ("effects", "Would raising a knob help?"),
+    ("slices", "Slices of the top parameters"),
+    ("contour", "Contour of the top pair"),
+    ("parallel", "Parallel coordinates"),
+    ("trials", "Trials"),
+    ("profiles", "Profiles"),
+]
+
+CSS = """
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222;
+       padding: 0 1em; }
+h1 { margin-bottom: .2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
+p.why { color: #555; margin-top: 0; }
+table { border-collapse: collapse; margin: .5em 0; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; vertical-align: top; }
+th { background: #f5f5f5; } td.text, th.text { text-align: left; }
+tr.FAIL td { background: #fff0f0; } tr.best td { background: #efffef; }
+.helps { color: #0a7a0a; font-weight: bold; } .hurts { color: #b00; font-weight: bold; }
+.flat, .unclear { color: #666; font-weight: bold; }
+.note { background: #fffbe6; border-left: 4px solid #e6c200; padding: .4em .8em; }
+nav a { margin-right: 1em; }
+"""
+
+
+def profile_summaries(study: "optuna.Study") -> list[dict[str, Any]]:
+    """Rows of profile summaries per trial, once profiles are collected (none are, yet)."""
+    return []
+
+
+def write_report(study: "optuna.Study", path: str | Path) -> Path:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(study), encoding="utf-8")
+    return out
+
+
+def render(study: "optuna.Study") -> str:
+    from plotly.offline import get_plotlyjs
+
+    from .importance import study_importance
+
+    imp = study_importance(study)
+    order = _param_order(study, imp)
+    body = {
+        "best": _best_section(study),
+        "history": _history_section(study),
+        "importance": _importance_section(imp),
+        "effects": _effects_section(study, order),
+        "slices": _slices_section(study, order),
+        "contour": _contour_section(study, order),
+        "parallel": _parallel_section(study, order),
+        "trials": _trials_section(study),
+        "profiles": _profiles_section(study),
+    }
+    direction = study.direction.name.lower()
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    nav = " ".join(f'<a href="#{k}">{html.escape(h)}</a>' for k, h in SECTIONS)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>tuner report: {_e(study.study_name)}</title>",
+        f"<style>{CSS}</style>",
+        f'<script type="text/javascript">{get_plotlyjs()}</script>',
+        "</head><body>",
+        f"<h1>tuner report: study {_e(study.study_name)}</h1>",
+        f'<p class="why">Goal: {direction} the score. {len(study.trials)} trial(s). '
+        f"Generated {stamp}.</p>",
+        f"<nav>{nav}</nav>",
+    ]
+    for key, heading in SECTIONS:
+        parts.append(f'<section id="{key}"><h2>{html.escape(heading)}</h2>{body[key]}</section>')
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+# --- sections ----------------------------------------------------------------------------
+
+
+def _best_section(study: "optuna.Study") -> str:
+    best = best_of(study)
+    why = _why("The best configuration found, beside the default one (the configuration you "
+               "start from, measured as the study's first trial).")
+    if best is None:
+        return why + _note("no complete trial yet")
+    base = baseline_of(study)
+    head = ["parameter"] + ([f"default (trial {base['number']})"] if base else []) \
+        + [f"best (trial {best['number']})"]
+    rows = [[_e(k)] + ([_e(_fmt(base["params"].get(k)))] if base else []) + [_e(_fmt(v))]
+            for k, v in best["params"].items()]
+    rows.append(["<b>score</b>"] + ([_e(_fmt(base["value"]))] if base else [])
+                + [f"<b>{_e(_fmt(best['value']))}</b>"])
+    text = ""
+    if base and base["value"]:
+        change = (best["value"] - base["value"]) / abs(base["value"]) * 100
+        text = f"<p>The best configuration's score is {change:+.1f}% against the default's.</p>"
+    elif not base:
+        text = _note("the default configuration was not measured (no trial is marked baseline)")
+    return why + _table(head, rows, raw=True) + text
+
+
+def _history_section(study: "optuna.Study") -> str:
+    from optuna.visualization import plot_optimization_history
+
+    return _why("Each complete trial's score in the order they ran, and the best so far: a line "
+                "that stopped improving long ago means more trials of the same search are "
+                "unlikely to help.") + _plot(lambda: plot_optimization_history(study), study)
+
+
+def _importance_section(groups: list["Importance"]) -> str:
+    import plotly.graph_objects as go
+
+    out = [_why("How much of the score's variation each parameter explains (fANOVA over the "
+                "complete trials; shares sum to 1). A parameter with a small share barely "
+                "matters in the range searched.")]
+    for g in groups:
+        if g.workload:
+            out.append(f"<h3>workload {_e(_params_text(g.workload))}</h3>")
+        if not g.shares:
+            out.append(_note(g.note or "no answer"))
+            continue
+        names = list(g.shares)[::-1]
+        fig = go.Figure(go.Bar(x=[g.shares[n] for n in names], y=names, orientation="h",
+                               text=[f"{g.shares[n]:.0%}" for n in names],
+                               textposition="outside"))
+        fig.update_layout(title=f"Parameter importance ({g.trials} complete trials)",
+                          xaxis_title="share of the score's variance", xaxis_range=[0, 1.1],
+                          height=120 + 40 * len(names), margin={"l": 140})
+        out.append(_fig_html(fig))
+        if g.constant:
+            out.append(_note("never varied, so no evidence: " + ", ".join(map(_e, g.constant))))
+    return "".join(out)
+
+
+def _effects_section(study: "optuna.Study", order: list[str]) -> str:
+    from .effect import study_effect
+
+    out = [_why("For the most important parameters: would raising it from the best "
+                "configuration's value help? Judged from trials that differ from the best mainly "
+                "in that parameter, against the noise of repeated or similar configurations. "
+                "<code>tuner effect PARAM</code> shows the evidence; "
+                "<code>--measure</code> runs the comparison for real.")]
+    if not order:
+        return out[0] + _note("no complete trial yet")
+    rows = []
+    for name in order[:TOP]:
+        try:
+            e = study_effect(study, name)
+        except Exception as exc:  # one parameter's trouble must not cost the whole report
+            rows.append([_e(name), "", _e(f"no answer: {exc}")])
+            continue
+        v = e.verdict
+        answer = f'<span class="{v.answer}">{v.answer}</span>'
+        if v.leaning:
+            answer += f" (leaning {v.leaning})"
+        because = _e(v.because) + (f"<br><i>{_e(e.edge.hint)}</i>" if e.edge else "")
+        rows.append([f"{_e(name)} from {_e(_fmt(v.base))}", answer, because])
+    return out[0] + _table(["raising", "verdict", "evidence"], rows, raw=True,
+                           text_cols={0, 1, 2})
+
+
+def _slices_section(study: "optuna.Study", order: list[str]) -> str:
+    from optuna.visualization import plot_slice
+
+    why = _why("Score against each top parameter's value, one dot per complete trial (darker "
+               "dots ran later). A clear trend or valley means the parameter matters; a flat "
+               "cloud means it does not.")
+    if not order:
+        return why + _note("no complete trial yet")
+    return why + _plot(lambda: plot_slice(study, params=order[:TOP]), study)
+
+
+def _contour_section(study: "optuna.Study", order: list[str]) -> str:
+    from optuna.visualization import plot_contour
+
+    why = _why("The score over the two most important parameters together: it shows whether "
+               "they interact (the best value of one depends on the other).")
+    if len(order) < 2:
+        return why + _note("needs two parameters that varied")
+    return why + _plot(lambda: plot_contour(study, params=order[:2]), study)
+
+
+def _parallel_section(study: "optuna.Study", order: list[str]) -> str:
+    from optuna.visualization import plot_parallel_coordinate
+
+    why = _why("Every complete trial as one line through its parameter values, coloured by "
+               "score: follow the best-coloured lines to see which combinations win.")
+    if not order:
+        return why + _note("no complete trial yet")
+    return why + _plot(lambda: plot_parallel_coordinate(study, params=order), study)
+
+
+def _trials_section(study: "optuna.Study") -> str:
+    rows = trial_rows(study)
+    params = list(dict.fromkeys(k for r in rows for k in r["params"]))
+    best = best_of(study)
+    fails = sum(r["state"] == "FAIL" for r in rows)
+    why = _why(f"Every trial: {len(rows)} in all, {fails} failed. A failed trial says why; its "
+               f"logs are in results/{_e(study.study_name)}/&lt;trial&gt;/ (and in "
+               f"<code>tuner dashboard</code>).")
+    head = ["#", "state", "score", *params, "time", "reason"]
+    body = []
+    classes = []
+    for r in rows:
+        secs = f"{r['seconds']:.1f}s" if r["seconds"] is not None else "-"
+        body.append([str(r["number"]), r["state"], _fmt(r["value"]),
+                     *(_fmt(r["params"].get(p)) for p in params), secs, r["reason"] or ""])
+        is_best = best is not None and r["number"] == best["number"]
+        classes.append("best" if is_best else r["state"])
+    text_cols = {1, len(head) - 1}
+    return why + _table(head, body, text_cols=text_cols, row_classes=classes)
+
+
+def _profiles_section(study: "optuna.Study") -> str:
+    why = _why("Where the CPU and the memory go, per trial, from the profiles the containers "
+               "wrote (summaries of <code>tuner profile top</code>).")
+    rows = profile_summaries(study)
+    if not rows:
+        return why + _note("no profiles collected")
+    head = list(rows[0])
+    return why + _table(head, [[_fmt(r.get(h)) for h in head] for r in rows],
+                        text_cols=set(range(len(head))))
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _param_order(study: "optuna.Study", groups: list["Importance"]) -> list[str]:
+    """Parameters by importance (the first workload's), then the rest that varied."""
+    from optuna.trial import TrialState
+
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    names = list(dict.fromkeys(k for t in complete for k in t.params))
+    varied = [n for n in names if len({repr(t.params.get(n)) for t in complete}) > 1]
+    ranked = list(groups[0].shares) if groups and groups[0].shares else []
+    return ranked + [n for n in varied if n not in ranked]
+
+
+def _plot(make: Callable[[], Any], study: "optuna.Study") -> str:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fig = make()
+    except Exception as exc:  # too few trials for this chart, and the like: say so, go on
+        return _note(f"no chart: {exc}")
+    if not fig.data:
+        return _note("no chart: no complete trial to draw")
+    return _fig_html(fig)
+
+
+def _fig_html(fig: Any) -> str:
+    fig.update_layout(template="plotly_white")
+    return fig.to_html(full_html=False, include_plotlyjs=False,
+                       config={"displaylogo": False, "responsive": True})
+
+
+def _table(head: list[str], rows: list[list[str]], *, raw: bool = False,
+           text_cols: set[int] | None = None, row_classes: list[str] | None = None) -> str:
+    """A table; cells are escaped unless raw (cells built here from escaped parts)."""
+    text_cols = text_cols if text_cols is not None else {0}
+
+    def cell(tag: str, i: int, v: str) -> str:
+        cls = ' class="text"' if i in text_cols else ""
+        return f"<{tag}{cls}>{v if raw else _e(v)}</{tag}>"
+
+    out = ["<table><thead><tr>", *(cell("th", i, _e(h) if raw else h)
+                                   for i, h in enumerate(head)), "</tr></thead><tbody>"]
+    for n, r in enumerate(rows):
+        cls = f' class="{row_classes[n]}"' if row_classes else ""
+        out.append(f"<tr{cls}>" + "".join(cell("td", i, v) for i, v in enumerate(r)) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _why(text: str) -> str:
+    return f'<p class="why">{text}</p>'
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{_e(text)}</p>'
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text))
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _params_text(params: dict[str, Any]) -> str:
+    return " ".join(f"{k}={_fmt(v)}" for k, v in params.items())
+

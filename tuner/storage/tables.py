@@ -1,0 +1,151 @@
+"""The tuner's own tables beside Optuna's: per-container runs, and a lock for grid claims.
+
+SQLAlchemy Core on Optuna's engine, so SQLite and MySQL alike. Every table is prefixed
+`tuner_` and refers to Optuna's `trials` with ON DELETE CASCADE, so `optuna delete-study`
+still works. Times are epoch seconds as doubles: MySQL's DATETIME drops sub-seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+from typing import Any, Iterator
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+SCHEMA_VERSION = 1
+metadata = MetaData()
+
+# Optuna's table, as far as the foreign keys need it; Optuna creates and owns it.
+_trials = Table("trials", metadata, Column("trial_id", Integer, primary_key=True))
+
+schema = Table(
+    "tuner_schema", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+runs = Table(
+    "tuner_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("trial_id", Integer, ForeignKey("trials.trial_id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("container", String(128), nullable=False),
+    Column("image", String(512)),
+    Column("image_id", String(128)),
+    Column("exit_code", Integer),
+    Column("oom_killed", Boolean, nullable=False, default=False),
+    Column("killed", Boolean, nullable=False, default=False),
+    Column("started_at", Float(precision=53)),
+    Column("ended_at", Float(precision=53)),
+    Column("seconds", Float(precision=53)),
+    Column("peak_memory_bytes", BigInteger),
+    Column("cpu_seconds", Float(precision=53)),
+    Column("log_bytes", BigInteger),
+    Column("log_path", String(1024)),
+    Column("log_tail", Text),
+)
+
+locks = Table(
+    "tuner_locks", metadata,
+    Column("name", String(191), primary_key=True),
+    Column("owner", String(191), nullable=False),
+    Column("acquired_at", Float(precision=53), nullable=False),
+)
+
+
+def ensure_tables(engine: Engine) -> None:
+    """Create missing tuner_ tables (Optuna's exist already) and record the schema version."""
+    if engine.dialect.name == "sqlite":
+        _sqlite_foreign_keys(engine)
+    metadata.create_all(engine, tables=[schema, runs, locks], checkfirst=True)
+    with engine.begin() as conn:
+        row = conn.execute(select(schema.c.version)).first()
+        if row is None:
+            with contextlib.suppress(IntegrityError):
+                conn.execute(insert(schema).values(id=1, version=SCHEMA_VERSION))
+        elif row.version > SCHEMA_VERSION:
+            from ..errors import StorageError
+
+            raise StorageError(f"the database has tuner tables of a newer version "
+                               f"({row.version} > {SCHEMA_VERSION})", hint="upgrade tuner")
+
+
+def _sqlite_foreign_keys(engine: Engine) -> None:
+    # SQLite enforces ON DELETE CASCADE only with this pragma, per connection.
+    if getattr(engine, "_tuner_fk", False):
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    engine._tuner_fk = True  # type: ignore[attr-defined]
+    engine.dispose()  # connections made before the listener lack the pragma
+
+
+def add_runs(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        with engine.begin() as conn:
+            conn.execute(insert(runs), rows)
+
+
+def runs_of(engine: Engine, trial_ids: list[int]) -> list[dict[str, Any]]:
+    if not trial_ids:
+        return []
+    with engine.connect() as conn:
+        result = conn.execute(select(runs).where(runs.c.trial_id.in_(trial_ids))
+                              .order_by(runs.c.trial_id, runs.c.id))
+        return [dict(r._mapping) for r in result]
+
+
+@contextlib.contextmanager
+def lock(engine: Engine, name: str, wait: float = 60.0, stale: float = 120.0) -> Iterator[None]:
+    """A lock shared by every worker on the database: a row only one INSERT can create.
+
+    A lock older than `stale` seconds is taken over: its holder died while holding it.
+    """
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with engine.begin() as conn:
+                conn.execute(insert(locks).values(name=name, owner=owner,
+                                                  acquired_at=time.time()))
+            break
+        except IntegrityError:
+            with engine.begin() as conn:
+                conn.execute(delete(locks).where(locks.c.name == name,
+                                                 locks.c.acquired_at < time.time() - stale))
+            if time.monotonic() > deadline:
+                from ..errors import StorageError
+
+                raise StorageError(f"could not take the lock '{name}' in {wait:.0f}s",
+                                   hint="another tuner holds it; try again") from None
+            time.sleep(0.2)
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(delete(locks).where(locks.c.name == name, locks.c.owner == owner))
