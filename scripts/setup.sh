@@ -14,6 +14,7 @@ command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' \
   || need_pkgs+=(busybox-static)
 command -v go >/dev/null 2>&1 || need_pkgs+=(golang-go)
+command -v mariadbd >/dev/null 2>&1 || need_pkgs+=(mariadb-server)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -28,6 +29,24 @@ if ! docker info >/dev/null 2>&1; then
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
   docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/dockerd.log" >&2; exit 1; }
 fi
+
+# MariaDB: shared studies (several workers) and the MySQL half of the storage tests.
+if ! mysqladmin ping >/dev/null 2>&1; then
+  say "starting MariaDB"
+  as_root mkdir -p /run/mysqld
+  as_root chown mysql:mysql /run/mysqld 2>/dev/null || true
+  as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=root
+  for _ in $(seq 1 60); do as_root mysqladmin ping >/dev/null 2>&1 && break; sleep 0.5; done
+  as_root mysqladmin ping >/dev/null 2>&1 || { echo "MariaDB did not start" >&2; exit 1; }
+fi
+# A user that may create and use tuner* databases (the tests make one per test).
+as_root mysql -uroot <<'SQL'
+CREATE USER IF NOT EXISTS 'tuner'@'localhost' IDENTIFIED BY 'tuner';
+CREATE USER IF NOT EXISTS 'tuner'@'127.0.0.1' IDENTIFIED BY 'tuner';
+GRANT ALL PRIVILEGES ON `tuner%`.* TO 'tuner'@'localhost';
+GRANT ALL PRIVILEGES ON `tuner%`.* TO 'tuner'@'127.0.0.1';
+CREATE DATABASE IF NOT EXISTS tuner;
+SQL
 
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv"

@@ -94,3 +94,37 @@ def run_cli(tmp_path, monkeypatch):
     return run
 
 
+
+
+MYSQL_ENV = "TUNER_TEST_MYSQL"  # a server URL whose user may create tuner_* databases
+MYSQL_DEFAULT = "mysql+pymysql://tuner:tuner@127.0.0.1"
+
+
+@pytest.fixture
+def mysql_url():
+    """A fresh, empty MariaDB/MySQL database for one test; dropped afterwards."""
+    import uuid
+
+    import sqlalchemy
+    from sqlalchemy.exc import SQLAlchemyError
+
+    server = os.environ.get(MYSQL_ENV, MYSQL_DEFAULT)
+    name = f"tuner_t_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = sqlalchemy.create_engine(server + "/")
+        with admin.begin() as conn:
+            conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    except (SQLAlchemyError, ImportError) as exc:
+        need("MariaDB", f"{server}: {str(exc).splitlines()[0]} (set {MYSQL_ENV})")
+    yield f"{server}/{name}"
+    with admin.begin() as conn:
+        conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name}"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "mysql"])
+def storage_url(request, tmp_path):
+    """Each storage the tool supports: embedded SQLite, and a real MariaDB."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/tuner.db"
+    return request.getfixturevalue("mysql_url")

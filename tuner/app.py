@@ -179,10 +179,12 @@ def runs(storage: str | None, study: str | None, number: int) -> tuple[str, list
 def studies(storage: str | None) -> list[dict[str, Any]]:
     from .reports import study_rows
 
-    url = _existing_url(storage)
     from . import storage as store
+    from .storage.tables import ensure_tables
 
-    return study_rows(store.open_storage(url))
+    rdb = store.open_storage(_existing_url(storage))
+    ensure_tables(rdb.engine)
+    return study_rows(rdb)
 
 
 def cleanup(study: str | None, everything: bool) -> tuple[list[str], list[str]]:
@@ -223,7 +225,11 @@ def _load(storage: str | None, study: str | None):
 
 
 def _quiet_optuna() -> None:
+    import warnings
+
     import optuna
 
     # The CLI reports trials itself; Optuna's per-trial log lines would repeat them.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    # Heartbeats and artifacts are marked experimental; the warning is noise to a user.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)

@@ -383,6 +383,9 @@ def profile_top(file: str, count: int, sample_index: str | None, as_json: bool) 
     con.print(t)
 
 
+from .cli_answers import register; register(cli)  # noqa: E402,E702
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs a command and turns every outcome into an exit code."""
     # SIGTERM ends a study like Ctrl-C does: containers removed, trial marked, exit 130.

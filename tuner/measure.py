@@ -16,8 +16,6 @@ from .errors import InputError
 from .reports.effect import Axis
 
 if TYPE_CHECKING:
-    import optuna
-
     from .optimize import TrialEvent
 
 SWEEP = "sweep"  # trial user attr: the parameter a sweep trial varied
@@ -59,19 +57,21 @@ def sweep_points(axis: Axis, best: dict[str, Any], steps: int) -> list[dict[str,
                                                                           steps)]
 
 
-def measure(study: "optuna.Study", param: str, *, steps: int = 2, results: str = "results",
+def measure(storage: str | None, study: str | None, param: str, *, steps: int = 2,
+            results: str = "results",
             on_event: Callable[["TrialEvent"], None] = lambda e: None) -> int:
     """Run the sweep of `param` around the study's best trial; return how many trials ran."""
-    from .app import _trial_function
+    from .app import _existing_url
     from .job import load_job
-    from .optimize import run_study
     from .reports.effect import axis_of_dimension
-    from .runner.docker import DockerRunner
     from .space import Space
+    from .storage import load_study, open_storage
 
-    job_path = study.user_attrs.get("job")
+    url = _existing_url(storage)
+    s = load_study(open_storage(url), url, study)
+    job_path = s.user_attrs.get("job")
     if not job_path:
-        raise InputError(f"--measure: study '{study.study_name}' does not record its job file",
+        raise InputError(f"--measure: study '{s.study_name}' does not record its job file",
                          hint="run `tuner optimize JOB` on it once (it records the job's path)")
     if not Path(job_path).exists():
         raise InputError(f"--measure: the study's job file {job_path} is gone",
@@ -82,16 +82,41 @@ def measure(study: "optuna.Study", param: str, *, steps: int = 2, results: str =
         raise InputError(f"--measure: '{param}' is not a knob of {job_path} "
                          f"(knobs: {', '.join(space.knobs)})")
     try:
-        best = study.best_trial
+        best = s.best_trial
     except ValueError:
-        raise InputError(f"study '{study.study_name}' has no complete trial yet",
+        raise InputError(f"study '{s.study_name}' has no complete trial yet",
                          hint="see why with `tuner trials`") from None
     defaults = space.defaults()
     base = space.clean({n: best.params.get(n, defaults[n]) for n in space.knobs})
     points = sweep_points(axis_of_dimension(space.knobs[param]), base, steps)
-    with DockerRunner(job, study.study_name) as runner:
+    return run_points(url, s.study_name, job_path, points, results=results,
+                      user_attrs={SWEEP: param}, on_event=on_event)
+
+
+def run_points(url: str, study: str, job_path: str, points: list[dict[str, Any]], *,
+               results: str = "results", user_attrs: dict[str, Any] | None = None,
+               on_event: Callable[["TrialEvent"], None] = lambda e: None) -> int:
+    """Run these configurations now, as trials of an existing study, as `tuner optimize` runs
+    its trials (heartbeats, per-container rows, logs). Belongs in app.py; here until it is."""
+    import optuna
+
+    from .app import _trial_function
+    from .job import load_job
+    from .optimize import run_study
+    from .runner.docker import DockerRunner
+    from .space import Space
+    from .storage import open_storage
+    from .storage.tables import ensure_tables
+
+    job = load_job(job_path)
+    space = Space(job, job.source)
+    with DockerRunner(job, study) as runner:
+        rdb = open_storage(url, heartbeat=True)
+        s = optuna.load_study(study_name=study, storage=rdb)
+        ensure_tables(rdb.engine)
         for point in points:
-            study.enqueue_trial(point, user_attrs={SWEEP: param})
-        trial_fn = _trial_function(job, space, runner, study.study_name, Path(results).resolve())
-        return run_study(study, space, trial_fn, n_trials=len(points), grid=False,
+            s.enqueue_trial(point, user_attrs=user_attrs)
+        trial_fn = _trial_function(job, space, runner, study, Path(results).resolve(),
+                                   engine=rdb.engine)
+        return run_study(s, space, trial_fn, n_trials=len(points), grid=False,
                          on_event=on_event)

@@ -11,7 +11,6 @@ and a log whose stored copy is missing (artifact dir deleted) is written again u
 from __future__ import annotations
 
 import json
-import mimetypes
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +65,7 @@ def upload_logs(storage: "optuna.storages.BaseStorage", results: str | Path,
                 with open(log, "rb") as f:
                     store.write(artifact_id, f)
                 meta = {"artifact_id": artifact_id, "filename": log.name,
-                        "mimetype": mimetypes.guess_type(log.name)[0] or "text/plain",
+                        "mimetype": "text/plain",  # shown in the browser, not downloaded
                         "encoding": None}
                 # The artifact first, then its record: a crash between leaves an unlisted file.
                 storage.set_study_system_attr(study_id, f"{PREFIX}{t._trial_id}:{artifact_id}",

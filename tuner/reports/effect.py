@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 MAX_LEVELS = 10  # more distinct values than this are shown as quantile bins
 N_BINS = 6
 COND_BINS = 5  # a continuous parameter near a configuration: bins of 20% of its range
+MAX_DISCRETE = 12  # ranges with at most this many values are matched exactly, not by distance
 RADIUS = 0.2  # "near" in the other parameters: normalized RMS distance (share of their ranges)
 K_NEAREST = 8  # fallback when nothing is near: this many nearest trials
+MAX_JUMP = 2  # the nearest higher value may be this many steps up (or 2 bins of 20%)
 Z = 2.0  # a change counts when it exceeds Z standard errors of the noise
 
 HELPS, HURTS, FLAT, UNCLEAR = "helps", "hurts", "flat", "unclear"
@@ -49,6 +51,12 @@ class Axis:
     def ordered(self) -> bool:
         """Numbers have an order ("raising" means something); enum strings do not."""
         return self.kind != "enum" or all(_is_number(c) for c in self.choices)
+
+    @property
+    def discrete(self) -> bool:
+        """Few enough values that "near" should mean "the same"."""
+        vals = self.values()
+        return self.kind == "enum" or (vals is not None and len(vals) <= MAX_DISCRETE)
 
     def values(self) -> list[Any] | None:
         """Every value in order, or None when continuous."""
@@ -178,20 +186,23 @@ class Neighbour:
     value: Any  # the parameter's value
     score: float
     distance: float  # in the other parameters, 0 = the same
+    match: bool = field(default=False, repr=False)  # the same discrete other parameters
+    obs: Obs | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
 class Neighbourhood:
     rule: str  # how the neighbours were chosen, for a person
-    kind: str  # "exact" (same other parameters) | "near" (within RADIUS) | "nearest" (K nearest)
+    kind: str  # "exact" (same other parameters) | "near" | "nearest" (K nearest: only a hint)
     points: list[Neighbour]
     levels: list[Level]
 
 
-def distance(a: dict[str, Any], b: dict[str, Any], axes: dict[str, Axis],
-             skip: str) -> float:
-    """Normalized RMS distance over the parameters other than `skip` (0 = identical)."""
-    names = [n for n in axes if n != skip]
+def distance(a: dict[str, Any], b: dict[str, Any], axes: dict[str, Axis], skip: str,
+             only: set[str] | None = None) -> float:
+    """Normalized RMS distance over the parameters other than `skip` (0 = identical); over
+    `only` those when given."""
+    names = [n for n in axes if n != skip and (only is None or n in only)]
     if not names:
         return 0.0
     parts = [axes[n].distance(a[n], b[n]) if n in a and n in b else 1.0 for n in names]
@@ -200,11 +211,21 @@ def distance(a: dict[str, Any], b: dict[str, Any], axes: dict[str, Axis],
 
 def neighbourhood(obs: Sequence[Obs], axes: dict[str, Axis], param: str,
                   base: dict[str, Any], direction: str) -> Neighbourhood:
-    """Trials that differ from `base` mainly in `param`: the same other parameters when there
-    are such trials at two values or more, else those within RADIUS, else the K nearest."""
+    """Trials that differ from `base` mainly in `param`, the first of these that holds two
+    values of it or more: the same other parameters; the same discrete ones (enums, short
+    ranges) and continuous ones within RADIUS; else the K nearest (which differ in other
+    parameters too, so they only hint)."""
     axis = axes[param]
+    others = [n for n in axes if n != param]
+    discrete = {n for n in others if axes[n].discrete}
+    continuous = set(others) - discrete
+
+    def same_discrete(o: Obs) -> bool:
+        return all(n in o.params and n in base and _same(o.params[n], base[n])
+                   for n in discrete)
+
     scored = sorted((Neighbour(o.number, o.params[param], o.value,
-                               distance(o.params, base, axes, param))
+                               distance(o.params, base, axes, param), same_discrete(o), o)
                      for o in obs if param in o.params),
                     key=lambda n: (n.distance, axis.key(n.value), n.number))
 
@@ -212,11 +233,16 @@ def neighbourhood(obs: Sequence[Obs], axes: dict[str, Axis], param: str,
         return len({repr(n.value) for n in ns})
 
     exact = [n for n in scored if n.distance == 0]
-    near = [n for n in scored if n.distance <= RADIUS]
+    near = [n for n in scored if n.match
+            and distance(n.obs.params, base, axes, param, continuous) <= RADIUS]
     if spread(exact) >= 2:
         points, kind, rule = exact, "exact", "the same other parameters"
     elif spread(near) >= 2:
-        points, kind, rule = near, "near", f"other parameters within {RADIUS:.0%} of their ranges"
+        points, kind = near, "near"
+        rule = "the same " + ", ".join(sorted(discrete)) if discrete else ""
+        if continuous:
+            rule += (" and " if rule else "") + ", ".join(sorted(continuous)) \
+                + f" within {RADIUS:.0%} of their ranges"
     else:
         points = scored[:K_NEAREST]
         kind, rule = "nearest", f"the {len(points)} nearest trials in the other parameters"
@@ -356,6 +382,12 @@ def verdict(hood: Neighbourhood, axis: Axis, base_value: Any, direction: str,
                   to_score=up.median, gain=gain)
     compare = (f"{axis.name}={up.label} scored {_fmt(up.median)} (median of {up.count}) against "
                f"{_fmt(lo.median)} (median of {lo.count}) at {lo.label}")
+    if _steps(axis, base_value, up.low) > MAX_JUMP:
+        out.leaning = leaning
+        out.because = (f"{compare}; but that is more than a small step up, and no trial near "
+                       f"this configuration ran a value in between; measure it with "
+                       f"`tuner effect {axis.name} --measure`")
+        return out
     if sd.sd is None:
         out.leaning = leaning
         out.because = f"{compare}, but the noise is unknown ({sd.source})"
@@ -374,6 +406,17 @@ def verdict(hood: Neighbourhood, axis: Axis, base_value: Any, direction: str,
         out.answer = HELPS if gain > 0 else HURTS
     out.because = f"{compare}; {noise_text}"
     return out
+
+
+def _steps(axis: Axis, a: Any, b: Any) -> float:
+    """How many steps of the axis lie between two values (bins of 1/COND_BINS if continuous)."""
+    vals = axis.values()
+    if vals is not None and len(vals) > 1:
+        keys = [axis.key(v) for v in vals]
+        ia = min(range(len(keys)), key=lambda i: abs(keys[i] - axis.key(a)))
+        ib = min(range(len(keys)), key=lambda i: abs(keys[i] - axis.key(b)))
+        return abs(ib - ia) / (1 if len(vals) <= MAX_DISCRETE else len(vals) / COND_BINS)
+    return abs(axis.position(b) - axis.position(a)) * COND_BINS
 
 
 # --- all three ---------------------------------------------------------------------------
@@ -401,7 +444,8 @@ class Effect:
             "neighbours": {
                 "rule": self.neighbourhood.rule,
                 "kind": self.neighbourhood.kind,
-                "points": [asdict(n) for n in self.neighbourhood.points],
+                "points": [{"number": n.number, "value": n.value, "score": n.score,
+                            "distance": n.distance} for n in self.neighbourhood.points],
                 "levels": [lv.to_dict() for lv in self.neighbourhood.levels],
             },
             "noise": asdict(self.noise),

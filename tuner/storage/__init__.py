@@ -56,6 +56,8 @@ def _with_password(url: str) -> str:
 
 HEARTBEAT_SECONDS = 10
 GRACE_SECONDS = 40  # a RUNNING trial silent this long belongs to a dead worker
+# Overridable for tests and for very long trials on a flaky network.
+HEARTBEAT_ENV, GRACE_ENV = "TUNER_HEARTBEAT_INTERVAL", "TUNER_HEARTBEAT_GRACE"
 
 
 class QueueEmpty(Exception):
@@ -102,7 +104,8 @@ def open_storage(url: str, heartbeat: bool = False) -> "optuna.storages.RDBStora
     if heartbeat:
         # A worker killed mid-trial leaves a RUNNING trial; the next worker to start a trial
         # fails it and enqueues its parameters again.
-        kwargs = {"heartbeat_interval": HEARTBEAT_SECONDS, "grace_period": GRACE_SECONDS,
+        kwargs = {"heartbeat_interval": int(os.environ.get(HEARTBEAT_ENV, HEARTBEAT_SECONDS)),
+                  "grace_period": int(os.environ.get(GRACE_ENV, GRACE_SECONDS)),
                   "heartbeat_stale_trial_callback":
                       optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)}
     try:

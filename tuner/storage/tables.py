@@ -79,6 +79,10 @@ def ensure_tables(engine: Engine) -> None:
         _sqlite_foreign_keys(engine)
     metadata.create_all(engine, tables=[schema, runs, locks], checkfirst=True)
     with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            # Other SQLite clients (optuna delete-study) run without the foreign-key pragma,
+            # so their deletes leave our rows behind: drop them before a trial id is reused.
+            conn.execute(delete(runs).where(runs.c.trial_id.not_in(select(_trials.c.trial_id))))
         row = conn.execute(select(schema.c.version)).first()
         if row is None:
             with contextlib.suppress(IntegrityError):

@@ -1,0 +1,179 @@
+"""Several workers on one study, dead workers, dropped connections, the tuner_ tables.
+
+Real processes, real Docker, real SQLite and MariaDB (see the storage_url fixture).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+
+import optuna
+import pytest
+import sqlalchemy
+
+pytestmark = pytest.mark.docker
+
+GRID = """
+name: {study}
+objective: {{container: client, regex: 'total ([0-9]+)'}}
+parameters:
+  x: {{range: {{min: 1, max: 4}}}}
+  y: {{enum: [a, b, c]}}
+spec:
+  containers:
+    server: {{image: {image}, command: [sh, -c, 'exec httpd -f -p 8080 -h /']}}
+    client:
+      image: {image}
+      command: [sh, -c, 'sleep {nap}; echo total $X']
+  until: client
+  timeout: 60s
+"""
+
+
+def start(tmp_path, storage, *args, env=None):
+    return subprocess.Popen(
+        [sys.executable, "-m", "tuner", "optimize", "job.yaml", "--storage", storage,
+         "--results", str(tmp_path / "results"), *args],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {})})
+
+
+def finish(proc, timeout=180):
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err
+    return out
+
+
+def write(tmp_path, study, image, nap="0.5"):
+    (tmp_path / "job.yaml").write_text(textwrap.dedent(GRID.format(study=study, image=image,
+                                                                   nap=nap)))
+
+
+def test_two_workers_share_a_grid_exactly_once(busybox, tmp_path, storage_url, leftovers):
+    write(tmp_path, "shared", busybox)
+    workers = [start(tmp_path, storage_url, "--sampler", "grid") for _ in range(2)]
+    for w in workers:
+        finish(w)
+    study = optuna.load_study(study_name="shared", storage=storage_url)
+    trials = study.get_trials()
+    points = Counter((t.params["x"], t.params["y"]) for t in trials)
+    assert len(trials) == 12 and set(points.values()) == {1}, points
+    assert all(t.state.name == "COMPLETE" for t in trials)
+    # Both workers did some of the work (each container is labelled with its worker).
+    engine = sqlalchemy.create_engine(storage_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sqlalchemy.text(
+            "SELECT trial_id, container, exit_code, killed, started_at, ended_at, seconds, "
+            "log_bytes, log_path, log_tail FROM tuner_runs")).all()
+    engine.dispose()
+    # Every container of every trial has its row: the client exited 0, the server was killed.
+    assert len(rows) == 24
+    by_container = Counter(r.container for r in rows)
+    assert by_container == {"client": 12, "server": 12}
+    for r in rows:
+        if r.container == "client":
+            assert r.exit_code == 0 and not r.killed and "total" in r.log_tail
+            assert 0.4 < r.seconds < 5, r.seconds  # sub-second precision: it slept 0.5 s
+        else:
+            assert r.killed and r.exit_code is None
+        assert r.ended_at >= r.started_at and os.path.exists(r.log_path)
+    leftovers("shared")
+
+
+def wait_for_running(docker_client, study, seconds=60):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        found = docker_client.containers.list(filters={"label": f"tuner.study={study}"})
+        if len(found) == 2:
+            return found
+        time.sleep(0.1)
+    raise AssertionError("the trial's containers never ran")
+
+
+def test_killed_worker_trial_recovered(busybox, tmp_path, storage_url, docker_client, leftovers):
+    fast = {"TUNER_HEARTBEAT_INTERVAL": "1", "TUNER_HEARTBEAT_GRACE": "3"}
+    write(tmp_path, "killed", busybox, nap="30")
+    victim = start(tmp_path, storage_url, "--n-trials", "1", "--seed", "1", env=fast)
+    try:
+        wait_for_running(docker_client, "killed")
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+    # The dead worker's containers run on, and its trial looks RUNNING.
+    assert len(docker_client.containers.list(filters={"label": "tuner.study=killed"})) == 2
+    study = optuna.load_study(study_name="killed", storage=storage_url)
+    (stale,) = study.get_trials()
+    assert stale.state.name == "RUNNING"
+
+    time.sleep(4)  # past the grace period: no heartbeat from the dead worker
+    write(tmp_path, "killed", busybox, nap="0")
+    finish(start(tmp_path, storage_url, "--n-trials", "1", env=fast))
+    trials = optuna.load_study(study_name="killed", storage=storage_url).get_trials()
+    assert trials[0].state.name == "FAIL"
+    assert trials[1].state.name == "COMPLETE" and trials[1].params == stale.params
+    assert trials[1].system_attrs["failed_trial"] == 0
+    leftovers("killed")  # the next run removed the dead worker's containers
+
+    out = subprocess.run([sys.executable, "-m", "tuner", "trials", "--json", "--storage",
+                          storage_url], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert "worker stopped sending heartbeats" in out.stdout and "retried as trial 1" in out.stdout
+
+
+def test_connection_dropped_between_trials(busybox, tmp_path, mysql_url):
+    # Connections idle for a second or more sit in the worker's pool between trials;
+    # the server (or a proxy, or a timeout) drops them, and the next trial must not care.
+    write(tmp_path, "dropped", busybox, nap="2")
+    worker = start(tmp_path, mysql_url, "--n-trials", "4", "--seed", "1")
+    engine = sqlalchemy.create_engine(mysql_url)
+    killed = 0
+    try:
+        deadline = time.time() + 60
+        while worker.poll() is None and time.time() < deadline and killed < 6:
+            time.sleep(1.0)
+            with engine.connect() as conn:
+                mine = conn.execute(sqlalchemy.text("SELECT CONNECTION_ID()")).scalar()
+                ids = conn.execute(sqlalchemy.text(
+                    "SELECT id FROM information_schema.processlist "
+                    "WHERE db = DATABASE() AND id <> :me AND command = 'Sleep' AND time >= 1"),
+                    {"me": mine}).scalars().all()
+                for i in ids:
+                    conn.execute(sqlalchemy.text(f"KILL CONNECTION {int(i)}"))
+                    killed += 1
+    finally:
+        engine.dispose()
+    finish(worker)
+    assert killed > 0, "no idle connection of the worker was seen to kill"
+    trials = optuna.load_study(study_name="dropped", storage=mysql_url).get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 4
+
+
+def test_optuna_reads_the_study_and_delete_cascades(busybox, tmp_path, storage_url):
+    write(tmp_path, "readable", busybox, nap="0")
+    finish(start(tmp_path, storage_url, "--n-trials", "2"))
+    optuna_cli = os.path.join(os.path.dirname(sys.executable), "optuna")
+    out = subprocess.run([optuna_cli, "studies", "--storage", storage_url, "-f", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    assert '"readable"' in out
+    out = subprocess.run([optuna_cli, "trials", "--storage", storage_url, "--study-name",
+                          "readable", "-f", "json"], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.count('"COMPLETE"') == 2
+    # Optuna's delete-study still works beside the tuner_ tables, and takes their rows along.
+    optuna.delete_study(study_name="readable", storage=storage_url)
+    if storage_url.startswith("sqlite"):
+        # Optuna's SQLite connections don't enforce foreign keys: tuner drops the orphaned
+        # rows the next time it opens the database.
+        subprocess.run([sys.executable, "-m", "tuner", "studies", "--storage", storage_url],
+                       check=True, capture_output=True)
+    engine = sqlalchemy.create_engine(storage_url)
+    with engine.connect() as conn:
+        assert conn.execute(sqlalchemy.text("SELECT COUNT(*) FROM tuner_runs")).scalar() == 0
+    engine.dispose()

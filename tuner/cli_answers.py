@@ -1,0 +1,236 @@
+"""Commands that answer questions about a finished study: importance, effect, report, dashboard.
+
+Thin like the rest of the CLI: options -> one call into tuner.reports (or tuner.measure) ->
+rendering. Heavy imports stay inside the functions, so `--help` and `validate` stay fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .cli import STORAGE_HELP, STUDY_HELP, _console, _dump, _fmt, _params_text
+
+
+def register(cli: click.Group) -> None:
+    for command in (importance, effect, report, dashboard):
+        cli.add_command(command)
+
+
+@click.command()
+@click.option("--storage", default=None, help=STORAGE_HELP)
+@click.option("--study", default=None, help=STUDY_HELP)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: {param: share}, shares summing to 1 ({} when there is too "
+                   "little evidence; a list of {workload, trials, importance, constant, note} "
+                   "when trials ran several workloads).")
+def importance(storage: str | None, study: str | None, as_json: bool) -> None:
+    """Which parameters matter: each one's share of the score's variation.
+
+    fANOVA (seeded, so the same study gives the same answer) over the complete trials.
+
+    \b
+    Example:
+      tuner importance
+      tuner importance --study tracelog --json
+    """
+    from .app import _load
+    from .reports.importance import study_importance
+
+    s = _load(storage, study)
+    groups = study_importance(s)
+    if as_json:
+        if len(groups) == 1:
+            g = groups[0]
+            _dump(g.shares)
+            for line in ([g.note] if g.note else []) + (
+                    [f"never varied (no evidence): {', '.join(g.constant)}"] if g.constant
+                    else []):
+                click.echo(f"tuner: {line}", err=True)
+        else:
+            _dump([g.to_dict() for g in groups])
+        return
+    from rich.table import Table
+
+    con = _console()
+    for g in groups:
+        where = f" for workload {_params_text(g.workload)}" if g.workload else ""
+        con.print(f"study '{s.study_name}'{where}: parameter importance "
+                  f"(fANOVA over {g.trials} complete trial(s))")
+        if not g.shares:
+            con.print(f"[yellow]{g.note}[/]")
+        else:
+            t = Table()
+            t.add_column("parameter")
+            t.add_column("share", justify="right")
+            t.add_column("")
+            for name, share in g.shares.items():
+                t.add_row(name, f"{share:.1%}", "█" * max(1, round(share * 30)) if share else "")
+            con.print(t)
+        if g.constant:
+            con.print(f"never varied, so no evidence: {', '.join(g.constant)}")
+
+
+@click.command()
+@click.argument("param")
+@click.option("--storage", default=None, help=STORAGE_HELP)
+@click.option("--study", default=None, help=STUDY_HELP)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: marginal, neighbours, noise, verdict, edge.")
+@click.option("--measure", is_flag=True,
+              help="First run real trials that vary only PARAM around the best configuration "
+                   "(added to the study), then answer from them.")
+@click.option("--steps", type=click.IntRange(min=1, max=10), default=2, show_default=True,
+              help="With --measure: values of PARAM to run below and above the best's.")
+@click.option("--results", default="results", show_default=True,
+              type=click.Path(file_okay=False), help="With --measure: folder for trial files.")
+def effect(param: str, storage: str | None, study: str | None, as_json: bool, measure: bool,
+           steps: int, results: str) -> None:
+    """Would raising PARAM help? Scores per value, the trials around the best configuration
+    that differ mainly in PARAM, and a verdict (helps, hurts, flat, unclear) with its evidence.
+
+    \b
+    Example:
+      tuner effect numChunk
+      tuner effect numChunk --measure --steps 3
+      tuner effect ratio --json | jq .verdict
+    """
+    from .app import _load
+    from .reports.effect import study_effect
+
+    s = _load(storage, study)
+    study_effect(s, param)  # an unknown PARAM is refused before any container runs
+    if measure:
+        from .measure import measure as run_sweep
+        from .progress import TrialProgress
+
+        with TrialProgress(_console(stderr=True), enabled=not as_json) as progress:
+            ran = run_sweep(storage, s.study_name, param, steps=steps, results=results,
+                            on_event=progress.update)
+        if not as_json:
+            _console().print(f"measured: {ran} trial(s) varying only {param} around the best")
+        s = _load(storage, s.study_name)
+    e = study_effect(s, param)
+    if as_json:
+        _dump(e.to_dict())
+    else:
+        _print_effect(e, s.study_name)
+
+
+def _print_effect(e: Any, study: str) -> None:
+    from rich.table import Table
+
+    con = _console()
+    others = {k: v for k, v in e.base.params.items() if k != e.param}
+    con.print(f"[bold]{e.param}[/] in study '{study}' ({e.direction}), {e.trials} complete "
+              f"trial(s); the best is trial {e.base.number}, score {_fmt(e.base.value)}, at "
+              f"{e.param}={_fmt(e.base.params[e.param])}")
+    con.print(f"[bold]1. scores per value of {e.param}[/] (all complete trials; other "
+              f"parameters vary)")
+    t = Table()
+    for col in (e.param, "trials", "best", "median", "middle half (q1 .. q3)", "min .. max"):
+        t.add_column(col, justify="right")
+    for lv in e.marginal:
+        t.add_row(lv.label, str(lv.count), _fmt(lv.best), _fmt(lv.median),
+                  f"{_fmt(lv.q1)} .. {_fmt(lv.q3)}", f"{_fmt(lv.min)} .. {_fmt(lv.max)}")
+    con.print(t)
+    hood = e.neighbourhood
+    con.print(f"[bold]2. around the best[/]: trials with {hood.rule} "
+              f"({_params_text(others) or 'no other parameters'})")
+    t = Table()
+    for col in (e.param, "trials", "median", "scores (trial: score, distance)"):
+        t.add_column(col, justify="right" if col != "scores (trial: score, distance)" else "left")
+    by_number = {n.number: n for n in hood.points}
+    for lv in hood.levels:
+        pts = [by_number[n] for n in lv.numbers]
+        shown = ", ".join(f"#{p.number}: {_fmt(p.score)}"
+                          + (f" ({p.distance:.2f})" if p.distance else "") for p in pts[:6])
+        shown += f", ... ({len(pts) - 6} more)" if len(pts) > 6 else ""
+        mark = " ◀ best" if e.base.number in lv.numbers else ""
+        t.add_row(lv.label + mark, str(lv.count), _fmt(lv.median), shown)
+    con.print(t)
+    v = e.verdict
+    color = {"helps": "green", "hurts": "red"}.get(v.answer, "yellow")
+    answer = f"[bold {color}]{v.answer.upper()}[/]" + (f" (leaning {v.leaning})"
+                                                       if v.leaning else "")
+    con.print(f"[bold]3. raising {e.param} from {_fmt(v.base)}:[/] {answer}")
+    con.print(f"   {v.because}")
+    if e.edge is not None and e.edge.side != "max":  # the max case is already in `because`
+        con.print(f"[yellow]note:[/] {e.edge.hint}")
+    if v.answer == "unclear" and "--measure" not in v.because:
+        con.print(f"   to measure it: tuner effect {e.param} --measure")
+
+
+@click.command()
+@click.option("--storage", default=None, help=STORAGE_HELP)
+@click.option("--study", default=None, help=STUDY_HELP)
+@click.option("-o", "--output", default="report.html", show_default=True,
+              type=click.Path(dir_okay=False), help="The HTML file to write.")
+def report(storage: str | None, study: str | None, output: str) -> None:
+    """Write one self-contained HTML report of a study: best vs default, history, importance,
+    effects, slices, contour, parallel coordinates, trials with failure reasons, profiles.
+
+    It needs no network to open: the chart library is inside the file.
+
+    \b
+    Example:
+      tuner report -o report.html
+      tuner report --study tracelog -o /tmp/tracelog.html
+    """
+    from .app import _load
+    from .reports.html import write_report
+
+    s = _load(storage, study)
+    path = write_report(s, output)
+    size = path.stat().st_size / 1e6
+    _console().print(f"wrote {path} ({len(s.trials)} trial(s), {size:.1f} MB): open it in a "
+                     f"browser")
+
+
+@click.command()
+@click.option("--storage", default=None, help=STORAGE_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 exposes it to the network).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--results", default="results", show_default=True,
+              type=click.Path(file_okay=False), help="Folder holding the trials' logs.")
+@click.option("--artifact-dir", default=None, type=click.Path(file_okay=False),
+              help="Where the dashboard keeps uploaded logs [default: RESULTS/artifacts].")
+def dashboard(storage: str | None, host: str, port: int, results: str,
+              artifact_dir: str | None) -> None:
+    """Browse every study of a storage in optuna-dashboard, with each trial's logs attached.
+
+    Logs in RESULTS/<study>/<trial>/*.log not yet uploaded are uploaded first. Ctrl-C stops it.
+
+    \b
+    Example:
+      tuner dashboard
+      tuner dashboard --storage sqlite:///grid.db --port 8081
+    """
+    from pathlib import Path
+
+    from . import storage as store
+    from .app import _existing_url
+    from .reports.dashboard import serve, upload_logs
+
+    url = _existing_url(storage)
+    rdb = store.open_storage(url)
+    # The same folder `tuner optimize` uploads each trial's merged log to.
+    artifacts = Path(artifact_dir) if artifact_dir else Path(results) / "artifacts"
+    done = upload_logs(rdb, results, artifacts)
+    con = _console(stderr=True)
+    con.print(f"logs: {done.files} new file(s) from {done.trials} trial(s) uploaded to "
+              f"{artifacts}")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    con.print(f"serving {store.redact(url)} at [bold]http://{shown}:{port}/dashboard/[/] "
+              f"(Ctrl-C stops)")
+    try:
+        serve(rdb, artifacts, host, port)
+    except KeyboardInterrupt:  # the way to stop a server: not an interrupted study
+        con.print("dashboard stopped")
+    except OSError as exc:
+        from .errors import TunerError
+
+        raise TunerError(f"cannot serve on {host}:{port}: {exc.strerror or exc}",
+                         hint="choose another --port") from None
