@@ -84,8 +84,11 @@ def _trial_function(job: Job, space: Space, runner: Any, study: str, results: Pa
     """The work of one trial: run it, keep its files and runs, judge it, read its score."""
     from .collect.logs import write_logs, write_params
     from .collect.outcome import failure_reason
+    from .collect.profiles import collect_profiles
     from .collect.score import extract_score
+    from .optimize import WARNINGS
     from .runner import TrialContext
+    from .storage.tables import add_profiles
 
     def run(params: dict[str, Any], trial: Any) -> float:
         outdir = results / study / str(trial.number)
@@ -98,8 +101,13 @@ def _trial_function(job: Job, space: Space, runner: Any, study: str, results: Pa
         done = runner.run(TrialContext(study=study, number=trial.number, env=env,
                                        outdir=str(outdir), worker=runner.worker))
         write_logs(done, outdir)
+        summaries, warnings = collect_profiles(job, done, outdir)
+        warnings = done.warnings + warnings
+        if warnings:
+            trial.set_user_attr(WARNINGS, warnings)
         if engine is not None:
             _record(engine, trial, done, outdir, results)
+            add_profiles(engine, [{**row, "trial_id": trial._trial_id} for row in summaries])
         reason = failure_reason(job, done)
         if reason:
             raise TrialFailed(reason)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 SAMPLERS = ("tpe", "grid", "random")
 REASON = "fail_reason"  # user attribute holding why a trial failed
+WARNINGS = "warnings"  # user attribute: what could not be collected (profiles)
 BASELINE = "baseline"  # user attribute of the trial that ran the default configuration
 INTERRUPTED = "interrupted"
 

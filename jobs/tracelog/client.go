@@ -22,10 +22,11 @@ import (
 	"time"
 )
 
-const (
-	readBlock  = 1 << 20 // bytes read from score at a time
-	checkEvery = 4096    // lines between looks at newly known error ids
-)
+const readBlock = 1 << 20 // bytes read from score at a time
+
+// checkEvery is the number of lines between looks at newly known error ids
+// (a variable so tests can exercise the mid-stream path on small data).
+var checkEvery = 4096
 
 type client struct {
 	cfg  config

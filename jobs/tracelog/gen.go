@@ -13,12 +13,13 @@ import (
 
 // Named workload sizes (total bytes of both halves).
 var namedSizes = map[string]int64{
-	"small": 24 << 20,
-	"large": 96 << 20,
+	"small": 128 << 20,
+	"large": 256 << 20,
 }
 
-// errorRate is the fraction of traces that get one error span.
-var errorRate = 0.05
+// errorRate is the fraction of traces that get one error span: high enough
+// that sending spans to the backend is a real share of the work.
+const errorRate = 0.20
 
 // spreadMicros bounds how far a span starts after its trace; with a trace
 // every ~50 µs, a trace's spans lie within some thousands of lines.

@@ -80,10 +80,6 @@ func loadConfig() (config, error) {
 		return c, err
 	}
 	c.seed = uint64(seed)
-	if v := os.Getenv("ERROR_PCT"); v != "" { // TEMP experiment
-		f, _ := strconv.ParseFloat(v, 64)
-		errorRate = f / 100
-	}
 	if c.outDir == "" {
 		if st, err := os.Stat("/out"); err == nil && st.IsDir() {
 			c.outDir = "/out"

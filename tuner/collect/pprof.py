@@ -32,7 +32,8 @@ from ..errors import InputError
 
 from . import _profile_pb2 as pb
 
-__all__ = ["FunctionCost", "Profile", "ProfileError", "Top", "parse_folded", "read_profile"]
+__all__ = ["FunctionCost", "Profile", "ProfileError", "Top", "merge", "parse_folded",
+           "read_profile"]
 
 Number = int | float
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -358,3 +359,36 @@ def _number(text: str) -> Number | None:
 
 def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def merge(profiles: list[Profile]) -> Profile:
+    """One profile holding every sample of several (e.g. consecutive CPU windows).
+
+    Like `go tool pprof a.pb.gz b.pb.gz`: functions are matched by name, samples kept.
+    """
+    if not profiles:
+        raise ProfileError("no profiles to merge")
+    types = profiles[0].sample_types
+    for p in profiles[1:]:
+        if p.sample_types != types:
+            raise ProfileError(f"cannot merge profiles of different sample types: "
+                               f"{types} and {p.sample_types}")
+    names: list[str] = []
+    index: dict[str, int] = {}
+    stacks: list[tuple[int, tuple[int, ...]]] = []
+    sample_stacks: list[int] = []
+    sample_values: list[tuple[Number, ...]] = []
+    for p in profiles:
+        remap = []
+        for name in p._names:
+            if name not in index:
+                index[name] = len(names)
+                names.append(name)
+            remap.append(index[name])
+        base = len(stacks)
+        stacks.extend((remap[leaf] if leaf >= 0 else -1, tuple(remap[n] for n in nodes))
+                      for leaf, nodes in p._stacks)
+        sample_stacks.extend(base + s for s in p._sample_stacks)
+        sample_values.extend(p._sample_values)
+    return Profile(types, profiles[0].default_sample_type, names, stacks, sample_stacks,
+                   sample_values)

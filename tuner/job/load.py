@@ -240,6 +240,15 @@ def _cross_checks(job: Job, source: str, lines: dict[Path_, int]):
         yield err(("objective", "file"),
                   f"container '{obj.container}' has no output: directory to write {obj.file} into; "
                   f"add output: /out to it")
+    for cname, c in containers.items():
+        if c.profile and c.profile.files and not c.output:
+            yield err(("spec", "containers", cname, "profile", "files"),
+                      "profiles written to files need the container's output: directory; "
+                      "add output: /out to it")
+        if c.profile and c.profile.pprof and c.host_network:
+            yield err(("spec", "containers", cname, "profile", "pprof"),
+                      "pprof collection reaches containers on the trial's network; "
+                      "it does not work with host_network: true")
     if job.spec.until is not None and job.spec.until not in containers:
         yield unknown(("spec", "until"), job.spec.until)
 

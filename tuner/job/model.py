@@ -119,6 +119,24 @@ class Parameter(_Model):
         return self
 
 
+class Pprof(_Model):
+    """Profiles read over HTTP from Go's net/http/pprof while the trial runs."""
+
+    port: Annotated[int, Field(ge=1, le=65535)] = 6060
+    path: Annotated[str, Field(pattern=r"^/")] = "/debug/pprof"
+    cpu: StrictBool = True
+    # CPU is read in back-to-back windows of this many seconds (whole seconds: Go's handler
+    # reads no fractions) from when the port answers until the trial ends; every window that
+    # completes is kept, the one cut short by the end is lost.
+    cpu_seconds: Annotated[int, Field(ge=1, le=3600)] = 1
+    heap: StrictBool = True  # the last heap profile read before the container ended
+
+
+class ProfileSpec(_Model):
+    pprof: Pprof | None = None
+    files: Annotated[str, Field(min_length=1)] | None = None  # a glob in the output directory
+
+
 class Container(_Model):
     image: Annotated[str, Field(min_length=1)]
     command: list[Union[str, StrictInt, StrictFloat]] | str | None = None
@@ -130,6 +148,7 @@ class Container(_Model):
     privileged: StrictBool = False
     host_network: StrictBool = False
     docker_socket: StrictBool = False
+    profile: ProfileSpec | None = None
 
 
 class Spec(_Model):

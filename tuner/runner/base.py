@@ -40,6 +40,9 @@ class TrialRun:
     containers: dict[str, ContainerRun]  # in the job's order
     timed_out: bool = False
     seconds: float = 0.0  # from the first start to the end of the wait
+    # (container, "cpu" | "heap") -> raw pprof data: CPU in consecutive windows
+    profiles: dict[tuple[str, str], list[bytes]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # what could not be collected
 
 
 class TrialRunner(Protocol):

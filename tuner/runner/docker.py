@@ -18,6 +18,7 @@ from typing import Any, Iterator
 from ..errors import DockerUnavailable, JobError, TrialFailed
 from ..job import Job
 from .base import ContainerRun, LogLine, TrialRun
+from .pprof import PprofCollector
 from .stats import StatsSampler
 from .specs import ContainerSpec, TrialContext, container_spec, labels, network_name, use_network
 
@@ -84,6 +85,7 @@ class DockerRunner:
         specs = [container_spec(self.job, n, ctx, self.network) for n in self.job.spec.containers]
         ids: dict[str, str] = {}
         samplers: dict[str, StatsSampler] = {}
+        collectors: dict[str, PprofCollector] = {}
         try:
             for s in specs:
                 ids[s.name] = self._create(s)
@@ -96,6 +98,10 @@ class DockerRunner:
                     raise TrialFailed(f"container {s.name} could not start: {_short(exc)}") from None
                 if self.sample_stats:
                     samplers[s.name] = StatsSampler(api, ids[s.name])
+                profile = self.job.spec.containers[s.name].profile
+                if profile and profile.pprof and self.network:
+                    collectors[s.name] = PprofCollector(
+                        s.name, self._address(ids[s.name]), profile.pprof, deadline)
             until = self.job.spec.until
             timed_out = False
             for name in ([until] if until else list(ids)):
@@ -109,9 +115,17 @@ class DockerRunner:
                     timed_out = True
                     break
             seconds = time.monotonic() - started
-            runs = {s.name: self._finish(s.name, ids[s.name], samplers.get(s.name))
-                    for s in specs}
-            return TrialRun(containers=runs, timed_out=timed_out, seconds=seconds)
+            trial = TrialRun(containers={}, timed_out=timed_out, seconds=seconds)
+            for name, collector in collectors.items():  # before anything is killed
+                collector.finish(running=self._running(ids[name]))
+                trial.warnings.extend(collector.warnings)
+                if collector.cpu:
+                    trial.profiles[(name, "cpu")] = list(collector.cpu)
+                if collector.heap is not None:
+                    trial.profiles[(name, "heap")] = [collector.heap]
+            trial.containers = {s.name: self._finish(s.name, ids[s.name], samplers.get(s.name))
+                                for s in specs}
+            return trial
         finally:
             for sampler in samplers.values():
                 sampler.stop()
@@ -119,6 +133,13 @@ class DockerRunner:
                 for cid in ids.values():
                     with _quiet():
                         api.remove_container(cid, force=True)
+
+    def _address(self, cid: str) -> str:
+        networks = self._api.inspect_container(cid)["NetworkSettings"]["Networks"]
+        return networks[self.network]["IPAddress"]
+
+    def _running(self, cid: str) -> bool:
+        return bool(self._api.inspect_container(cid)["State"].get("Running"))
 
     def _create(self, s: ContainerSpec) -> str:
         from docker.errors import APIError

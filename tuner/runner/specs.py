@@ -36,7 +36,9 @@ def use_network(job: Job) -> bool:
     """A private network costs more than a tiny container's run: only when it is needed."""
     if job.spec.network is not None:
         return job.spec.network
-    return len(job.spec.containers) > 1
+    # tuner reads pprof endpoints at the container's address on the private network.
+    profiled = any(c.profile and c.profile.pprof for c in job.spec.containers.values())
+    return len(job.spec.containers) > 1 or profiled
 
 
 def labels(study: str, worker: str, number: int | None = None,

@@ -65,6 +65,23 @@ runs = Table(
     Column("log_tail", Text),
 )
 
+# Top-N functions per trial, container, profile and sample type (pprof's flat and cum).
+profiles = Table(
+    "tuner_profiles", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("trial_id", Integer, ForeignKey("trials.trial_id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("container", String(128), nullable=False),
+    Column("source", String(256), nullable=False),  # cpu, heap, or the file's name
+    Column("sample_type", String(64), nullable=False),
+    Column("unit", String(64), nullable=False),
+    Column("total", Float(precision=53), nullable=False),
+    Column("position", Integer, nullable=False),  # 0 = most flat
+    Column("name", String(512), nullable=False),  # the function
+    Column("flat", Float(precision=53), nullable=False),
+    Column("cum", Float(precision=53), nullable=False),
+)
+
 locks = Table(
     "tuner_locks", metadata,
     Column("name", String(191), primary_key=True),
@@ -77,12 +94,14 @@ def ensure_tables(engine: Engine) -> None:
     """Create missing tuner_ tables (Optuna's exist already) and record the schema version."""
     if engine.dialect.name == "sqlite":
         _sqlite_foreign_keys(engine)
-    metadata.create_all(engine, tables=[schema, runs, locks], checkfirst=True)
+    metadata.create_all(engine, tables=[schema, runs, profiles, locks], checkfirst=True)
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
             # Other SQLite clients (optuna delete-study) run without the foreign-key pragma,
             # so their deletes leave our rows behind: drop them before a trial id is reused.
-            conn.execute(delete(runs).where(runs.c.trial_id.not_in(select(_trials.c.trial_id))))
+            for table in (runs, profiles):
+                conn.execute(delete(table).where(
+                    table.c.trial_id.not_in(select(_trials.c.trial_id))))
         row = conn.execute(select(schema.c.version)).first()
         if row is None:
             with contextlib.suppress(IntegrityError):
@@ -113,6 +132,28 @@ def add_runs(engine: Engine, rows: list[dict[str, Any]]) -> None:
     if rows:
         with engine.begin() as conn:
             conn.execute(insert(runs), rows)
+
+
+def add_profiles(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        with engine.begin() as conn:
+            conn.execute(insert(profiles), rows)
+
+
+def profiles_of(engine: Engine, trial_ids: list[int], container: str | None = None,
+                sample_type: str | None = None) -> list[dict[str, Any]]:
+    if not trial_ids:
+        return []
+    query = select(profiles).where(profiles.c.trial_id.in_(trial_ids))
+    if container is not None:
+        query = query.where(profiles.c.container == container)
+    if sample_type is not None:
+        query = query.where(profiles.c.sample_type == sample_type)
+    with engine.connect() as conn:
+        result = conn.execute(query.order_by(profiles.c.trial_id, profiles.c.container,
+                                             profiles.c.source, profiles.c.sample_type,
+                                             profiles.c.position))
+        return [dict(r._mapping) for r in result]
 
 
 def runs_of(engine: Engine, trial_ids: list[int]) -> list[dict[str, Any]]:
