@@ -205,6 +205,15 @@ def cleanup(study: str | None, everything: bool) -> tuple[list[str], list[str]]:
         api.close()
 
 
+def profile_answer(kind: str, storage: str | None, study: str | None, **kwargs: Any
+                   ) -> dict[str, Any]:
+    """`trial_top`, `compare` or `diff` from reports.profiles, on a stored study."""
+    from .reports import profiles
+
+    s = _load(storage, study)
+    return getattr(profiles, kind)(s, _engine(s), **kwargs)
+
+
 def _engine(study: Any) -> Any:
     from .storage.tables import ensure_tables
 
