@@ -128,3 +128,12 @@ def storage_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/tuner.db"
     return request.getfixturevalue("mysql_url")
+
+
+@pytest.fixture(scope="session")
+def tracelog_images(docker_client) -> None:
+    """The demo's images, built from source by its own script (Go, FROM scratch)."""
+    if shutil.which("go") is None:
+        need("Go toolchain", "apt-get install golang-go")
+    subprocess.run([str(ROOT / "jobs" / "tracelog" / "build.sh")], check=True,
+                   capture_output=True, timeout=600)

@@ -16,11 +16,11 @@ AXES = {"x": X, "y": Y, "mode": MODE}
 
 
 def grid(f, repeats: int = 2, sd: float = 0.05, seed: int = 0) -> list[Obs]:
-    """Every x, y in {0.25, 0.75}, both modes, `repeats` times, score f(x) + noise."""
+    """Every x, y in {0.3, 0.6}, both modes, `repeats` times, score f(x) + noise."""
     rng = random.Random(seed)
     out = []
     for x in range(7):
-        for y in (0.25, 0.75):
+        for y in (0.3, 0.6):
             for mode in MODE.choices:
                 for _ in range(repeats):
                     out.append(Obs(len(out), {"x": x, "y": y, "mode": mode},
@@ -50,14 +50,14 @@ def test_direction_is_respected():
 
 def test_irrelevant_parameter_is_flat():
     obs = grid(lambda x: (x - 3) ** 2)
-    e = effect(obs, AXES, "y", "minimize", at(obs, x=3, y=0.25))
+    e = effect(obs, AXES, "y", "minimize", at(obs, x=3, y=0.3))
     assert e.verdict.answer == "flat"
     assert e.noise.sd is not None and "repeated" in e.noise.source
 
 
 def test_without_noise_estimate_it_is_unclear_but_leans():
     obs = grid(lambda x: (x - 3) ** 2, repeats=1, sd=0.0)
-    only = [o for o in obs if o.params["y"] == 0.25 and o.params["mode"] == "fast"]
+    only = [o for o in obs if o.params["y"] == 0.3 and o.params["mode"] == "fast"]
     e = effect(only, AXES, "x", "minimize", at(only, x=2))
     assert e.verdict.answer == "unclear" and e.verdict.leaning == "helps"
     assert "noise is unknown" in e.verdict.because
