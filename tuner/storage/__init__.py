@@ -6,6 +6,7 @@ Passwords come from TUNER_DB_PASSWORD or the URL, and are never printed.
 from __future__ import annotations
 
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, StorageError, StudyNotFound
@@ -109,7 +110,7 @@ def open_storage(url: str, heartbeat: bool = False) -> "optuna.storages.RDBStora
                   "heartbeat_stale_trial_callback":
                       optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)}
     try:
-        return _storage_class()(_with_password(url), engine_kwargs=engine_kwargs, **kwargs)
+        return _create(_storage_class(), _with_password(url), engine_kwargs, kwargs)
     except ImportError as exc:
         raise StorageError(f"no driver for {redact(url)}: {exc}",
                            hint="pip install pymysql (for mysql+pymysql:// URLs)") from None
@@ -118,6 +119,21 @@ def open_storage(url: str, heartbeat: bool = False) -> "optuna.storages.RDBStora
             f"cannot open the study database {redact(url)}: {_first_line(exc)}",
             hint="check --storage / TUNER_STORAGE, that the server runs, and TUNER_DB_PASSWORD",
         ) from None
+
+
+def _create(cls: type, url: str, engine_kwargs: dict[str, Any], kwargs: dict[str, Any]) -> Any:
+    import sqlalchemy.exc
+
+    # Workers started together on an empty database race to create Optuna's tables;
+    # the loser sees "already exists" and simply opens what the winner made.
+    for attempt in range(5):
+        try:
+            return cls(url, engine_kwargs=engine_kwargs, **kwargs)
+        except sqlalchemy.exc.OperationalError as exc:
+            if "already exists" not in str(exc) or attempt == 4:
+                raise
+            time.sleep(0.3 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def study_names(storage: "optuna.storages.BaseStorage") -> list[str]:
