@@ -15,6 +15,7 @@ dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed'
   || need_pkgs+=(busybox-static)
 command -v go >/dev/null 2>&1 || need_pkgs+=(golang-go)
 command -v mariadbd >/dev/null 2>&1 || need_pkgs+=(mariadb-server)
+command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)  # renders the HTML report in tests
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 if [ ${#need_pkgs[@]} -gt 0 ]; then

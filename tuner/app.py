@@ -70,13 +70,41 @@ def optimize(path: str, *, sampler: str = "tpe", n_trials: int | None = None,
                              f"{s.direction.name.lower()}, but the job says "
                              f"{job.objective.direction}", hint="pass another --study NAME")
         s.set_user_attr("job", str(Path(job.source).resolve()))
-        from .storage.tables import ensure_tables
-
-        ensure_tables(rdb.engine)
-        trial_fn = _trial_function(job, space, runner, name, Path(results).resolve(),
-                                   engine=rdb.engine)
+        trial_fn = _worker_trials(job, space, runner, rdb, name, results)
         ran = run_study(s, space, trial_fn, n_trials=n_trials, grid=grid, on_event=on_event)
         return Optimized(study=name, storage=store.redact(url), ran=ran, best=best_of(s))
+
+
+def run_points(url: str, study: str, job_path: str, points: list[dict[str, Any]], *,
+               results: str = "results", user_attrs: dict[str, Any] | None = None,
+               on_event: Callable[[TrialEvent], None] = lambda e: None) -> int:
+    """Run these configurations now as trials of an existing study, the way `optimize` runs
+    its trials (heartbeats, per-container rows, logs, profiles); return how many ran."""
+    import optuna
+
+    from . import storage as store
+    from .optimize import run_study
+    from .runner.docker import DockerRunner
+
+    job = load_job(job_path)
+    space = Space(job, job.source)
+    _quiet_optuna()
+    with DockerRunner(job, study) as runner:
+        rdb = store.open_storage(url, heartbeat=True)
+        s = optuna.load_study(study_name=study, storage=rdb)
+        for point in points:
+            s.enqueue_trial(point, user_attrs=user_attrs)
+        trial_fn = _worker_trials(job, space, runner, rdb, study, results)
+        return run_study(s, space, trial_fn, n_trials=len(points), grid=False,
+                         on_event=on_event)
+
+
+def _worker_trials(job: Job, space: Space, runner: Any, rdb: Any, study: str, results: str):
+    from .storage.tables import ensure_tables
+
+    ensure_tables(rdb.engine)
+    return _trial_function(job, space, runner, study, Path(results).resolve(),
+                           engine=rdb.engine)
 
 
 def _trial_function(job: Job, space: Space, runner: Any, study: str, results: Path,
@@ -138,14 +166,15 @@ def _record(engine: Any, trial: Any, done: Any, outdir: Path, results: Path) -> 
             "log_bytes": c.log_bytes, "log_path": str(outdir / f"{name}.log"), "log_tail": tail,
         })
     add_runs(engine, rows)
-    store = optuna.artifacts.FileSystemArtifactStore(str(_artifact_dir(results)))
+    store = optuna.artifacts.FileSystemArtifactStore(str(artifact_dir(results)))
     optuna.artifacts.upload_artifact(artifact_store=store, file_path=str(outdir / "merged.log"),
                                      study_or_trial=trial, mimetype="text/plain",
                                      encoding="utf-8")
 
 
-def _artifact_dir(results: Path) -> Path:
-    path = results / "artifacts"
+def artifact_dir(results: Path) -> Path:
+    """Where trial logs are stored as Optuna artifacts (a name no study can have)."""
+    path = results / ".artifacts"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -521,6 +521,12 @@ def profile_diff(trial_a: int, trial_b: int, container: str | None, sample_index
     con.print(t)
 
 
+# The answers (importance, effect, report, dashboard) live in their own module.
+from .cli_answers import register  # noqa: E402
+
+register(cli)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs a command and turns every outcome into an exit code."""
     # SIGTERM ends a study like Ctrl-C does: containers removed, trial marked, exit 130.

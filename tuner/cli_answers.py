@@ -196,7 +196,7 @@ def report(storage: str | None, study: str | None, output: str) -> None:
 @click.option("--results", default="results", show_default=True,
               type=click.Path(file_okay=False), help="Folder holding the trials' logs.")
 @click.option("--artifact-dir", default=None, type=click.Path(file_okay=False),
-              help="Where the dashboard keeps uploaded logs [default: RESULTS/artifacts].")
+              help="Where the dashboard keeps uploaded logs [default: RESULTS/.artifacts].")
 def dashboard(storage: str | None, host: str, port: int, results: str,
               artifact_dir: str | None) -> None:
     """Browse every study of a storage in optuna-dashboard, with each trial's logs attached.
@@ -217,7 +217,7 @@ def dashboard(storage: str | None, host: str, port: int, results: str,
     url = _existing_url(storage)
     rdb = store.open_storage(url)
     # The same folder `tuner optimize` uploads each trial's merged log to.
-    artifacts = Path(artifact_dir) if artifact_dir else Path(results) / "artifacts"
+    artifacts = Path(artifact_dir) if artifact_dir else Path(results) / ".artifacts"
     done = upload_logs(rdb, results, artifacts)
     con = _console(stderr=True)
     con.print(f"logs: {done.files} new file(s) from {done.trials} trial(s) uploaded to "

@@ -89,34 +89,7 @@ def measure(storage: str | None, study: str | None, param: str, *, steps: int = 
     defaults = space.defaults()
     base = space.clean({n: best.params.get(n, defaults[n]) for n in space.knobs})
     points = sweep_points(axis_of_dimension(space.knobs[param]), base, steps)
+    from .app import run_points
+
     return run_points(url, s.study_name, job_path, points, results=results,
                       user_attrs={SWEEP: param}, on_event=on_event)
-
-
-def run_points(url: str, study: str, job_path: str, points: list[dict[str, Any]], *,
-               results: str = "results", user_attrs: dict[str, Any] | None = None,
-               on_event: Callable[["TrialEvent"], None] = lambda e: None) -> int:
-    """Run these configurations now, as trials of an existing study, as `tuner optimize` runs
-    its trials (heartbeats, per-container rows, logs). Belongs in app.py; here until it is."""
-    import optuna
-
-    from .app import _trial_function
-    from .job import load_job
-    from .optimize import run_study
-    from .runner.docker import DockerRunner
-    from .space import Space
-    from .storage import open_storage
-    from .storage.tables import ensure_tables
-
-    job = load_job(job_path)
-    space = Space(job, job.source)
-    with DockerRunner(job, study) as runner:
-        rdb = open_storage(url, heartbeat=True)
-        s = optuna.load_study(study_name=study, storage=rdb)
-        ensure_tables(rdb.engine)
-        for point in points:
-            s.enqueue_trial(point, user_attrs=user_attrs)
-        trial_fn = _trial_function(job, space, runner, study, Path(results).resolve(),
-                                   engine=rdb.engine)
-        return run_study(s, space, trial_fn, n_trials=len(points), grid=False,
-                         on_event=on_event)

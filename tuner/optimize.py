@@ -66,9 +66,10 @@ def enqueue_grid(study: "optuna.Study", space: Space) -> int:
     for t in study.get_trials(deepcopy=False):
         if t.state == TrialState.FAIL and t.user_attrs.get(REASON, "").startswith(INTERRUPTED):
             continue
-        # A waiting trial has no params yet: its point is in the fixed params.
-        params = t.system_attrs.get("fixed_params", {}) if t.state == TrialState.WAITING \
-            else t.params
+        # A waiting trial, or one just claimed by a worker, has no params yet: its point is
+        # in the fixed params it was enqueued with.
+        params = t.params if all(n in t.params for n in names) \
+            else t.system_attrs.get("fixed_params", {})
         if all(n in params for n in names):
             covered.add(_key(space.clean(params), names))
     default = space.defaults()

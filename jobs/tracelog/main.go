@@ -122,6 +122,11 @@ func main() {
 		log.Printf("error: %v", err)
 		os.Exit(1)
 	}
+	// A service stays up after its work, as services do: a profiler reading a CPU window
+	// over pprof gets it whole. TRACELOG_LINGER is in seconds; 0 (the default) exits at once.
+	if linger, _ := envInt("TRACELOG_LINGER", 0, 0); linger > 0 {
+		time.Sleep(time.Duration(linger) * time.Second)
+	}
 }
 
 // httpClient keeps enough idle connections for every chunk's sender, so

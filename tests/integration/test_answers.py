@@ -198,7 +198,27 @@ def test_dashboard_lists_study_and_trial_logs(study, tmp_path):
     from tuner.reports.dashboard import upload_logs
 
     storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path}/tuner.db")
-    assert upload_logs(storage, tmp_path / "results", tmp_path / "results" / "artifacts").files == 0
-    (tmp_path / "results" / "artifacts" / log["artifact_id"]).unlink()
-    again = upload_logs(storage, tmp_path / "results", tmp_path / "results" / "artifacts")
-    assert again.files == 1 and (tmp_path / "results" / "artifacts" / log["artifact_id"]).exists()
+    assert upload_logs(storage, tmp_path / "results", tmp_path / "results" / ".artifacts").files == 0
+    (tmp_path / "results" / ".artifacts" / log["artifact_id"]).unlink()
+    again = upload_logs(storage, tmp_path / "results", tmp_path / "results" / ".artifacts")
+    assert again.files == 1 and (tmp_path / "results" / ".artifacts" / log["artifact_id"]).exists()
+
+
+def test_report_profiles_section_shows_stored_profiles(study, tmp_path):
+    from tuner.reports.html import profile_summaries, render
+    from tuner.storage import open_storage
+    from tuner.storage.tables import add_profiles, ensure_tables
+
+    rdb = open_storage(f"sqlite:///{tmp_path}/tuner.db")
+    s = optuna.load_study(study_name="known", storage=rdb)
+    assert profile_summaries(s) == []  # no profile tables yet
+    ensure_tables(rdb.engine)
+    best = s.best_trial
+    add_profiles(rdb.engine, [
+        {"trial_id": best._trial_id, "container": "main", "source": "cpu", "sample_type": "cpu",
+         "unit": "nanoseconds", "total": 100.0, "position": i, "name": name, "flat": flat,
+         "cum": flat} for i, (name, flat) in enumerate((("main.hash", 70.0), ("main.io", 30.0)))])
+    rows = profile_summaries(s)
+    assert [(r["trial"], r["function"], r["flat %"]) for r in rows] == [
+        (f"best #{best.number}", "main.hash", "70.0%"), (f"best #{best.number}", "main.io", "30.0%")]
+    assert "main.hash" in render(s)

@@ -50,9 +50,37 @@ nav a { margin-right: 1em; }
 """
 
 
-def profile_summaries(study: "optuna.Study") -> list[dict[str, Any]]:
-    """Rows of profile summaries per trial, once profiles are collected (none are, yet)."""
-    return []
+def profile_summaries(study: "optuna.Study", n: int = 8) -> list[dict[str, Any]]:
+    """The top functions (CPU when there is a CPU profile) of the best and the default trials,
+    from the stored profile summaries; [] when none were collected."""
+    from ..storage.tables import profiles_of
+    from .profiles import trial_top
+
+    engine = getattr(getattr(study._storage, "_backend", study._storage), "engine", None)
+    if engine is None:
+        return []
+    picks = [("best", best_of(study)), ("default", baseline_of(study))]
+    rows: list[dict[str, Any]] = []
+    for label, t in picks:
+        if t is None or any(r["trial"].endswith(f"#{t['number']}") for r in rows):
+            continue
+        try:
+            trial = next(x for x in study.get_trials(deepcopy=False) if x.number == t["number"])
+            types = {r["sample_type"] for r in profiles_of(engine, [trial._trial_id])}
+            if not types:
+                continue
+            # CPU first: pprof's "cpu", folded stacks' "samples"; else whatever was stored.
+            sample = next((k for k in ("cpu", "samples") if k in types), sorted(types)[0])
+            top = trial_top(study, engine, t["number"], sample_type=sample, n=n)
+        except Exception:  # no profile tables in this storage: nothing to show
+            continue
+        for f in top["functions"]:
+            share = f"{100 * f['flat'] / top['total']:.1f}%" if top["total"] else "-"
+            rows.append({"trial": f"{label} #{t['number']}", "sample": sample,
+                         "unit": top["unit"],
+                         "function": f["name"], "flat": f["flat"], "flat %": share,
+                         "cum": f["cum"]})
+    return rows
 
 
 def write_report(study: "optuna.Study", path: str | Path) -> Path:
@@ -239,8 +267,9 @@ def _trials_section(study: "optuna.Study") -> str:
 
 
 def _profiles_section(study: "optuna.Study") -> str:
-    why = _why("Where the CPU and the memory go, per trial, from the profiles the containers "
-               "wrote (summaries of <code>tuner profile top</code>).")
+    why = _why("Where the CPU goes in the best and the default configurations, from the "
+               "profiles the containers wrote (as <code>tuner profile top --trial N</code>; "
+               "<code>tuner profile diff A B</code> compares two trials).")
     rows = profile_summaries(study)
     if not rows:
         return why + _note("no profiles collected")

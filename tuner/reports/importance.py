@@ -88,20 +88,14 @@ def importance(trials: list["optuna.trial.FrozenTrial"], direction: Any,
 def _fanova(trials: list["optuna.trial.FrozenTrial"], direction: Any,
             params: list[str]) -> dict[str, float]:
     import optuna
+    from optuna.importance import FanovaImportanceEvaluator
 
-    try:
-        from optuna.importance import FanovaImportanceEvaluator
-
-        evaluator = FanovaImportanceEvaluator(seed=0)
-    except ImportError as exc:  # pragma: no cover - scikit-learn is a dependency
-        raise TunerError(f"fANOVA needs scikit-learn: {exc}",
-                         hint="pip install scikit-learn") from None
     # A throwaway in-memory study holds just this group, so the evaluator sees nothing else.
     group = optuna.create_study(direction=direction)
     group.add_trials(trials)
     try:
-        raw = evaluator.evaluate(group, params=params)
-    except ImportError as exc:
+        raw = FanovaImportanceEvaluator(seed=0).evaluate(group, params=params)
+    except ImportError as exc:  # fANOVA's random forest is scikit-learn's
         raise TunerError(f"fANOVA needs scikit-learn: {exc}",
-                         hint="pip install scikit-learn") from None
+                         hint=".venv/bin/pip install scikit-learn") from None
     return {p: float(v) for p, v in raw.items()}

@@ -116,6 +116,8 @@ class DockerRunner:
                     break
             seconds = time.monotonic() - started
             trial = TrialRun(containers={}, timed_out=timed_out, seconds=seconds)
+            for collector in collectors.values():
+                collector.stop()
             for name, collector in collectors.items():  # before anything is killed
                 collector.finish(running=self._running(ids[name]))
                 trial.warnings.extend(collector.warnings)

@@ -31,6 +31,7 @@ class PprofCollector:
         self.heap: bytes | None = None
         self.warnings: list[str] = []
         self._cpu_error: str | None = None
+        self._window_ends: float | None = None  # of the CPU window being read
         self._stop = threading.Event()
         self._threads = []
         if spec.cpu:
@@ -59,12 +60,13 @@ class PprofCollector:
             return
         seconds = self.spec.cpu_seconds
         while not self._stop.is_set():
+            self._window_ends = time.monotonic() + seconds
             try:
                 window = self._get(f"{self.base}/profile?seconds={seconds}", seconds + 10)
             except (OSError, urllib.error.URLError):
                 break  # the container ended mid-window
-            if not self._stop.is_set():
-                self.cpu.append(window)
+            self.cpu.append(window)
+        self._window_ends = None
         if not self.cpu:
             self._cpu_error = f"it ran less than one whole {seconds}s window"
 
@@ -81,13 +83,20 @@ class PprofCollector:
         except (OSError, urllib.error.URLError):
             pass  # it has ended: the last profile read stands
 
+    def stop(self) -> None:
+        """The trial is over: start no new window (the one being read may still finish)."""
+        self._stop.set()
+
     def finish(self, running: bool) -> None:
-        """The trial is over; a container still running gives one last heap profile."""
+        """Collect what there is. A container still running gives one last heap profile,
+        and the CPU window being read is waited for (the runner kills it only afterwards)."""
         self._stop.set()
         if running and self.spec.heap:
             self._read_heap()
+        ends = self._window_ends
         for t in self._threads:
-            t.join(timeout=0.5 if not running else 0.1)
+            wait = max(0.0, ends - time.monotonic()) + 1.0 if running and ends else 0.2
+            t.join(timeout=wait)
         if self.spec.cpu and not self.cpu:
             why = self._cpu_error or f"the trial ended within the first {self.spec.cpu_seconds}s window"
             self.warnings.append(f"no CPU profile from {self.container}: {why}")

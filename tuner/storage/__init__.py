@@ -6,7 +6,6 @@ Passwords come from TUNER_DB_PASSWORD or the URL, and are never printed.
 from __future__ import annotations
 
 import os
-import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, StorageError, StudyNotFound
@@ -83,6 +82,17 @@ def _storage_class() -> type:
                 raise QueueEmpty()
             return super().create_new_trial(study_id, template_trial)
 
+        def set_trial_state_values(self, trial_id: int, state: Any, values: Any = None) -> bool:
+            # Claiming a waiting trial reads its state, then writes RUNNING. MySQL locks the
+            # row in between (SELECT ... FOR UPDATE); SQLite cannot, so two workers could
+            # both claim one trial. A tuner lock makes the claim atomic there.
+            if state.name == "RUNNING" and self.engine.dialect.name == "sqlite":
+                from .tables import lock
+
+                with lock(self.engine, f"claim:{trial_id}"):
+                    return super().set_trial_state_values(trial_id, state, values)
+            return super().set_trial_state_values(trial_id, state, values)
+
     return TunerStorage
 
 
@@ -122,18 +132,9 @@ def open_storage(url: str, heartbeat: bool = False) -> "optuna.storages.RDBStora
 
 
 def _create(cls: type, url: str, engine_kwargs: dict[str, Any], kwargs: dict[str, Any]) -> Any:
-    import sqlalchemy.exc
+    from .tables import despite_creation_race
 
-    # Workers started together on an empty database race to create Optuna's tables;
-    # the loser sees "already exists" and simply opens what the winner made.
-    for attempt in range(5):
-        try:
-            return cls(url, engine_kwargs=engine_kwargs, **kwargs)
-        except sqlalchemy.exc.OperationalError as exc:
-            if "already exists" not in str(exc) or attempt == 4:
-                raise
-            time.sleep(0.3 * (attempt + 1))
-    raise AssertionError("unreachable")
+    return despite_creation_race(lambda: cls(url, engine_kwargs=engine_kwargs, **kwargs))
 
 
 def study_names(storage: "optuna.storages.BaseStorage") -> list[str]:

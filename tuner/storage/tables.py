@@ -11,7 +11,7 @@ import contextlib
 import os
 import socket
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+T = TypeVar("T")
 SCHEMA_VERSION = 1
 metadata = MetaData()
 
@@ -90,8 +91,28 @@ locks = Table(
 )
 
 
+def despite_creation_race(create: Callable[[], T]) -> T:
+    """Run `create`; retry when another worker, started at the same moment, created the
+    same tables or version rows first (the loser sees "already exists" or a duplicate)."""
+    from sqlalchemy.exc import OperationalError
+
+    racing = ("already exists", "UNIQUE constraint failed", "Duplicate entry")
+    for attempt in range(6):
+        try:
+            return create()
+        except (OperationalError, IntegrityError) as exc:
+            if not any(r in str(exc) for r in racing) or attempt == 5:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def ensure_tables(engine: Engine) -> None:
     """Create missing tuner_ tables (Optuna's exist already) and record the schema version."""
+    despite_creation_race(lambda: _ensure_tables(engine))
+
+
+def _ensure_tables(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         _sqlite_foreign_keys(engine)
     metadata.create_all(engine, tables=[schema, runs, profiles, locks], checkfirst=True)
