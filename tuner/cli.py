@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from .errors import ExitStatus, TunerError
+from .format import fmt as _fmt
 
 STORAGE_HELP = "Study database URL [env TUNER_STORAGE; default sqlite:///tuner.db]."
 STUDY_HELP = "Study name [default: the only study in the storage]."
@@ -24,18 +25,6 @@ def _console(stderr: bool = False):
 
 def _dump(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
-def _params_text(params: dict[str, Any]) -> str:
-    return " ".join(f"{k}={_fmt(v)}" for k, v in params.items())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

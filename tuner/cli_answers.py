@@ -10,7 +10,9 @@ from typing import Any
 
 import click
 
-from .cli import STORAGE_HELP, STUDY_HELP, _console, _dump, _fmt, _params_text
+from .cli import STORAGE_HELP, STUDY_HELP, _console, _dump
+from .format import fmt as _fmt
+from .format import params_text as _params_text
 
 
 def register(cli: click.Group) -> None:

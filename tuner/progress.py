@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .optimize import TrialEvent
+from .format import fmt as _fmt
+from .format import params_text
 
 
 class TrialProgress:
@@ -42,7 +44,7 @@ class TrialProgress:
             self._progress.update(self._task, description=f"running trial {e.number}",
                                   completed=e.done, total=e.total)
             return
-        params = " ".join(f"{k}={_fmt(v)}" for k, v in e.params.items())
+        params = params_text(e.params)
         if e.state == "COMPLETE":
             mark = " [bold green]best[/]" if e.best_number == e.number else ""
             line = f"trial {e.number:>3} [green]{_fmt(e.value):>10}[/]  {params}{mark}"
@@ -55,7 +57,3 @@ class TrialProgress:
                               description=f"last {_fmt(e.value)}, {best}")
 
 
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    return f"{v:.6g}" if isinstance(v, float) else str(v)

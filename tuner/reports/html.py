@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import baseline_of, best_of, trial_rows
+from ..format import fmt as _fmt
+from ..format import params_text as _params_text
 
 if TYPE_CHECKING:
     import optuna
@@ -339,15 +341,4 @@ def _note(text: str) -> str:
 def _e(text: Any) -> str:
     return html.escape(str(text))
 
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
-def _params_text(params: dict[str, Any]) -> str:
-    return " ".join(f"{k}={_fmt(v)}" for k, v in params.items())
 
