@@ -120,15 +120,16 @@ def _group(trials: list[Any], param: str, bins: int) -> list[tuple[Any, list[Any
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
     if not numeric or len(values) <= bins:
         return [(v, [t for t in trials if t.params[param] == v]) for v in values]
-    # Many values: quantile bins of roughly equal trial counts.
-    ordered = sorted(trials, key=lambda t: t.params[param])
-    size = len(ordered) / bins
-    out = []
-    for i in range(bins):
-        members = ordered[round(i * size):round((i + 1) * size)]
-        if members:
-            lo, hi = members[0].params[param], members[-1].params[param]
-            out.append((f"{lo:g}..{hi:g}" if lo != hi else lo, members))
+    # Many values: bins of roughly equal trial counts that never split one value.
+    target = len(trials) / bins
+    out: list[tuple[Any, list[Any]]] = []
+    current: list[Any] = []
+    for v in values:
+        current += [t for t in trials if t.params[param] == v]
+        if len(current) >= target or v == values[-1]:
+            lo, hi = current[0].params[param], current[-1].params[param]
+            out.append((f"{lo:g}..{hi:g}" if lo != hi else lo, current))
+            current = []
     return out
 
 
