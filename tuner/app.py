@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import InputError, TrialFailed
+from .errors import InputError
 from .job import Job, load_job
 from .optimize import SAMPLERS, TrialEvent
 from .space import Space
@@ -32,31 +31,50 @@ class Optimized:
     best: dict[str, Any] | None
 
 
-def optimize(path: str, *, sampler: str = "tpe", n_trials: int | None = None,
-             seed: int | None = None, storage: str | None = None, study: str | None = None,
-             results: str = "results",
+@dataclass
+class Options:
+    """How a study is run: `tuner optimize`'s options, checked before anything starts."""
+
+    sampler: str = "tpe"
+    n_trials: int | None = None
+    seed: int | None = None
+    repeat: int | None = None  # overrides the job's repeat:
+    workload: dict[str, list[str]] | None = None  # only these workload values
+    rebaseline: int | None = None  # re-measure the default configuration every N trials
+    confirm: int = 0  # re-run the top K configurations at the end
+    confirm_runs: int = 3
+    target: float | None = None  # stop once a trial reaches this score
+    timeout: float | None = None  # seconds for the whole study
+
+
+def optimize(path: str, *, options: Options | None = None, storage: str | None = None,
+             study: str | None = None, results: str = "results",
              on_event: Callable[[TrialEvent], None] = lambda e: None) -> Optimized:
     """Run a study: bad input is refused before anything is started."""
     from . import storage as store
-    from .optimize import make_sampler, run_study
+    from .optimize import confirm_top, make_sampler, run_study
     from .reports import best_of
     from .runner.docker import DockerRunner
 
+    o = options or Options()
     job = load_job(path)
     space = Space(job, job.source)
-    if sampler not in SAMPLERS:
-        raise InputError(f"--sampler: unknown sampler '{sampler}'; choose {', '.join(SAMPLERS)}")
-    if n_trials is not None and n_trials < 1:
-        raise InputError("--n-trials: must be at least 1")
-    grid = sampler == "grid"
+    if o.sampler not in SAMPLERS:
+        raise InputError(f"--sampler: unknown sampler '{o.sampler}'; "
+                         f"choose {', '.join(SAMPLERS)}")
+    for flag, value in (("--n-trials", o.n_trials), ("--repeat", o.repeat),
+                        ("--rebaseline", o.rebaseline)):
+        if value is not None and value < 1:
+            raise InputError(f"{flag}: must be at least 1")
+    grid = o.sampler == "grid"
     if grid:
         space.grid()  # a continuous range is a job error, before Docker or the database
-    elif n_trials is None:
-        n_trials = 20
+    n_trials = o.n_trials if o.n_trials is not None or grid else 20
+    plan = _plan(job, space, o)
     name = study or job.name
     url = store.resolve_url(storage)
     _quiet_optuna()
-    optuna_sampler = make_sampler(sampler, seed)
+    optuna_sampler = make_sampler(o.sampler, o.seed)
 
     with DockerRunner(job, name) as runner:
         import optuna
@@ -70,9 +88,32 @@ def optimize(path: str, *, sampler: str = "tpe", n_trials: int | None = None,
                              f"{s.direction.name.lower()}, but the job says "
                              f"{job.objective.direction}", hint="pass another --study NAME")
         s.set_user_attr("job", str(Path(job.source).resolve()))
-        trial_fn = _worker_trials(job, space, runner, rdb, name, results)
-        ran = run_study(s, space, trial_fn, n_trials=n_trials, grid=grid, on_event=on_event)
+        trial_fn = _worker_trials(job, space, runner, rdb, name, results, plan)
+        ran = run_study(s, space, trial_fn, n_trials=n_trials, grid=grid, on_event=on_event,
+                        timeout=o.timeout, target=o.target, rebaseline=o.rebaseline)
+        if o.confirm:
+            ran += confirm_top(s, space, trial_fn, top=o.confirm, runs=o.confirm_runs,
+                               on_event=on_event)
         return Optimized(study=name, storage=store.redact(url), ran=ran, best=best_of(s))
+
+
+def _plan(job: Job, space: Space, o: Options) -> Any:
+    from .trial import Plan
+
+    chosen: dict[str, list[Any]] = {}
+    for param, values in (o.workload or {}).items():
+        d = space.workloads.get(param)
+        if d is None:
+            raise InputError(f"--workload: '{param}' is not a workload parameter of the job "
+                             f"(workload parameters: {', '.join(space.workloads) or 'none'})")
+        allowed = {str(v): v for v in (d.values or [])}
+        for v in values:
+            if allowed and v not in allowed:
+                raise InputError(f"--workload: {param} has no value '{v}' "
+                                 f"(values: {', '.join(allowed)})")
+        chosen[param] = [allowed.get(v, v) for v in values]
+    return Plan(workloads=space.workload_points(chosen), repeat=o.repeat or job.repeat,
+                warmup=job.warmup, statistic=job.statistic, aggregate=job.objective.aggregate)
 
 
 def run_points(url: str, study: str, job_path: str, points: list[dict[str, Any]], *,
@@ -94,99 +135,34 @@ def run_points(url: str, study: str, job_path: str, points: list[dict[str, Any]]
         s = optuna.load_study(study_name=study, storage=rdb)
         for point in points:
             s.enqueue_trial(point, user_attrs=user_attrs)
-        trial_fn = _worker_trials(job, space, runner, rdb, study, results)
+        trial_fn = _worker_trials(job, space, runner, rdb, study, results,
+                                  _plan(job, space, Options()))
         return run_study(s, space, trial_fn, n_trials=len(points), grid=False,
                          on_event=on_event)
 
 
-def _worker_trials(job: Job, space: Space, runner: Any, rdb: Any, study: str, results: str):
+def _worker_trials(job: Job, space: Space, runner: Any, rdb: Any, study: str, results: str,
+                   plan: Any):
     from .storage.tables import ensure_tables
+    from .trial import make_trial_function
 
     ensure_tables(rdb.engine)
-    return _trial_function(job, space, runner, study, Path(results).resolve(),
-                           engine=rdb.engine)
+    return make_trial_function(job, space, runner, study, Path(results).resolve(), plan,
+                               engine=rdb.engine)
 
 
-def _trial_function(job: Job, space: Space, runner: Any, study: str, results: Path,
-                    engine: Any = None):
-    """The work of one trial: run it, keep its files and runs, judge it, read its score."""
-    from .collect.logs import write_logs, write_params
-    from .collect.outcome import failure_reason
-    from .collect.profiles import collect_profiles
-    from .collect.score import extract_score
-    from .optimize import WARNINGS
-    from .runner import TrialContext
-    from .storage.tables import add_profiles
-
-    def run(params: dict[str, Any], trial: Any) -> float:
-        outdir = results / study / str(trial.number)
-        if outdir.exists():  # left by an earlier study of the same name
-            shutil.rmtree(outdir)
-        outdir.mkdir(parents=True)
-        outdir.chmod(0o777)  # containers may write as any user
-        env = space.env(params)
-        write_params(outdir, params, env)
-        done = runner.run(TrialContext(study=study, number=trial.number, env=env,
-                                       outdir=str(outdir), worker=runner.worker))
-        write_logs(done, outdir)
-        summaries, warnings = collect_profiles(job, done, outdir)
-        warnings = done.warnings + warnings
-        if warnings:
-            trial.set_user_attr(WARNINGS, warnings)
-        if engine is not None:
-            _record(engine, trial, done, outdir, results)
-            add_profiles(engine, [{**row, "trial_id": trial._trial_id} for row in summaries])
-        reason = failure_reason(job, done)
-        if reason:
-            raise TrialFailed(reason)
-        value = extract_score(job.objective, done, outdir)
-        if job.objective.file != "score.txt":
-            (outdir / "score.txt").write_text(f"{value!r}\n")
-        return value
-
-    return run
-
-
-def _record(engine: Any, trial: Any, done: Any, outdir: Path, results: Path) -> None:
-    """Per-container rows in tuner_runs, and the merged log as an artifact for the dashboard."""
-    import optuna
-
-    from .storage.tables import add_runs
-
-    rows = []
-    for name, c in done.containers.items():
-        tail = c.log_text[-4000:]
-        rows.append({
-            "trial_id": trial._trial_id, "container": name, "image": c.image,
-            "image_id": c.image_id, "exit_code": c.exit_code, "oom_killed": c.oom_killed,
-            "killed": c.killed, "started_at": c.started_at, "ended_at": c.finished_at,
-            "seconds": max(0.0, c.finished_at - c.started_at)
-            if c.started_at is not None and c.finished_at is not None else None,
-            "peak_memory_bytes": c.peak_memory, "cpu_seconds": c.cpu_seconds,
-            "log_bytes": c.log_bytes, "log_path": str(outdir / f"{name}.log"), "log_tail": tail,
-        })
-    add_runs(engine, rows)
-    store = optuna.artifacts.FileSystemArtifactStore(str(artifact_dir(results)))
-    optuna.artifacts.upload_artifact(artifact_store=store, file_path=str(outdir / "merged.log"),
-                                     study_or_trial=trial, mimetype="text/plain",
-                                     encoding="utf-8")
-
-
-def artifact_dir(results: Path) -> Path:
-    """Where trial logs are stored as Optuna artifacts (a name no study can have)."""
-    path = results / ".artifacts"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def best(storage: str | None, study: str | None) -> dict[str, Any]:
+def best(storage: str | None, study: str | None, per_workload: bool = False
+         ) -> dict[str, Any]:
     from .reports import best_of
+    from .reports import per_workload as workload_bests
 
     s = _load(storage, study)
     result = best_of(s)
     if result is None:
         raise InputError(f"study '{s.study_name}' has no complete trial yet",
                          hint="see why with `tuner trials`")
+    if per_workload:
+        result["per_workload"] = workload_bests(s)["per_workload"]
     return result
 
 

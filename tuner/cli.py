@@ -12,6 +12,7 @@ import click
 
 from .errors import ExitStatus, TunerError
 from .format import fmt as _fmt
+from .format import params_text as _params_text
 
 STORAGE_HELP = "Study database URL [env TUNER_STORAGE; default sqlite:///tuner.db]."
 STUDY_HELP = "Study name [default: the only study in the storage]."
@@ -112,25 +113,48 @@ def validate(job: str, as_json: bool) -> None:
 @click.option("--study", default=None, help="Study name [default: the job's name].")
 @click.option("--results", default="results", show_default=True, type=click.Path(file_okay=False),
               help="Folder for each trial's logs and files.")
+@click.option("--repeat", type=click.IntRange(min=1), default=None,
+              help="Runs per trial; its value is their median [default: the job's repeat:].")
+@click.option("--workload", "workloads", multiple=True, metavar="NAME=V[,V]",
+              help="Measure only these values of a workload parameter [default: all].")
+@click.option("--rebaseline", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Re-measure the default configuration every N trials (machine drift).")
+@click.option("--confirm", type=click.IntRange(min=0), default=0, metavar="K",
+              help="At the end, re-run the K best configurations and choose on those numbers.")
+@click.option("--confirm-runs", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Re-runs of each configuration --confirm checks.")
+@click.option("--target", type=float, default=None,
+              help="Stop once a trial scores this well (or better).")
+@click.option("--timeout", "timeout", default=None, metavar="DURATION",
+              help="Stop starting trials after this long, e.g. 30m or 2h.")
 @click.option("--json", "as_json", is_flag=True, help="Print only the best result, as JSON.")
 def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
-             storage: str | None, study: str | None, results: str, as_json: bool) -> None:
+             storage: str | None, study: str | None, results: str, repeat: int | None,
+             workloads: tuple[str, ...], rebaseline: int | None, confirm: int,
+             confirm_runs: int, target: float | None, timeout: str | None,
+             as_json: bool) -> None:
     """Run trials of JOB, each one real run of its containers, and print the best.
 
-    Running it again on the same storage and study continues the study.
+    Running it again on the same storage and study continues the study. A new study's first
+    trial is the default configuration: the best is shown against it.
 
     \b
     Example:
       tuner optimize jobs/tracelog.yaml --n-trials 30
       tuner optimize jobs/tracelog.yaml --sampler grid --storage sqlite:///grid.db
+      tuner optimize jobs/tracelog.yaml --repeat 3 --confirm 3 --timeout 20m
+      tuner optimize jobs/tracelog.yaml --workload dataSize=small --target 0.8
     """
     from . import app
     from .progress import TrialProgress
 
+    options = app.Options(sampler=sampler, n_trials=n_trials, seed=seed, repeat=repeat,
+                          workload=_workloads(workloads), rebaseline=rebaseline,
+                          confirm=confirm, confirm_runs=confirm_runs, target=target,
+                          timeout=_duration(timeout))
     with TrialProgress(_console(stderr=True), enabled=not as_json) as progress:
-        result = app.optimize(job, sampler=sampler, n_trials=n_trials, seed=seed,
-                              storage=storage, study=study, results=results,
-                              on_event=progress.update)
+        result = app.optimize(job, options=options, storage=storage, study=study,
+                              results=results, on_event=progress.update)
     if as_json:
         _dump(result.best)
         return
@@ -140,6 +164,28 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
         return
     _print_best(con, result.best, f"{result.ran} trial(s) run now; study '{result.study}' "
                                   f"in {result.storage}")
+
+
+def _workloads(items: tuple[str, ...]) -> dict[str, list[str]] | None:
+    out: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        if not sep or not name or not values:
+            raise click.BadParameter(f"'{item}' is not NAME=VALUE[,VALUE]",
+                                     param_hint="--workload")
+        out.setdefault(name, []).extend(v for v in values.split(",") if v)
+    return out or None
+
+
+def _duration(text: str | None) -> float | None:
+    if text is None:
+        return None
+    from .job.model import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--timeout") from None
 
 
 def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
@@ -161,29 +207,64 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
         t.add_row("score", _fmt(base["value"]), _fmt(best["value"]))
     con.print(t)
     if base and base["value"]:
-        change = (best["value"] - base["value"]) / abs(base["value"]) * 100
-        con.print(f"the best configuration's score is {change:+.1f}% against the default's")
+        change = (best["value"] - base["value"]) / abs(base["value"])
+        con.print(f"the best configuration's score is {100 * change:+.1f}% against the default's")
+    drift = best.get("baseline_drift")
+    if drift and len(drift) > 1:
+        values = ", ".join(_fmt(d["value"]) for d in drift)
+        con.print(f"the default configuration re-measured: {values} (drift "
+                  f"{100 * (drift[-1]['value'] - drift[0]['value']) / abs(drift[0]['value']):+.1f}%)")
+    confirmed = best.get("confirmed")
+    if confirmed:
+        from .reports.confidence import verdict
+
+        w = confirmed["winner"]
+        con.print(f"[bold]after confirmation[/]: {_params_text(w['params'])}")
+        for line in verdict(confirmed):
+            con.print(f"  {line}")
 
 
 @cli.command()
 @click.option("--storage", default=None, help=STORAGE_HELP)
 @click.option("--study", default=None, help=STUDY_HELP)
+@click.option("--per-workload", is_flag=True,
+              help="Also the best configuration for each workload value, and what one "
+                   "configuration for all of them costs.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: study, number, value, params.")
-def best(storage: str | None, study: str | None, as_json: bool) -> None:
-    """Show the best trial of a study.
+def best(storage: str | None, study: str | None, per_workload: bool, as_json: bool) -> None:
+    """Show the best trial of a study, beside the default configuration.
+
+    When the study confirmed its top configurations (--confirm), the confirmed winner with
+    its 95% interval, and whether it is distinguishable from the runner-up and the baseline.
 
     \b
     Example:
       tuner best --study tracelog
       tuner best --json | jq .params
+      tuner best --per-workload
     """
     from . import app
 
-    result = app.best(storage, study)
+    result = app.best(storage, study, per_workload=per_workload)
     if as_json:
         _dump(result)
-    else:
-        _print_best(_console(), result, f"study '{result['study']}'")
+        return
+    con = _console()
+    _print_best(con, result, f"study '{result['study']}'")
+    if per_workload:
+        from rich.table import Table
+
+        t = Table()
+        for col in ("workload", "best trial", "its score", "overall best there", "cost"):
+            t.add_column(col, justify="left" if col == "workload" else "right")
+        for row in result["per_workload"]:
+            cost = row["cost_of_one_config"]
+            t.add_row(row["workload"], str(row["number"]), _fmt(row["value"]),
+                      _fmt(row["overall_best_value"]),
+                      f"{100 * cost:+.1f}%" if cost is not None else "-")
+        con.print("per workload (cost: the overall best configuration against the workload's "
+                  "own best):")
+        con.print(t)
 
 
 @cli.command()

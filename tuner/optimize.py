@@ -19,6 +19,8 @@ SAMPLERS = ("tpe", "grid", "random")
 REASON = "fail_reason"  # user attribute holding why a trial failed
 WARNINGS = "warnings"  # user attribute: what could not be collected (profiles)
 BASELINE = "baseline"  # user attribute of the trial that ran the default configuration
+CONFIRM = "confirm"  # user attribute of a re-run of a top configuration
+CONFIRMED = "confirmed"  # study user attribute: the winner chosen on confirmed measurements
 INTERRUPTED = "interrupted"
 
 TrialFn = Callable[[dict[str, Any], "optuna.Trial"], float]
@@ -98,9 +100,11 @@ def suggest(trial: "optuna.Trial", space: Space) -> dict[str, Any]:
 
 
 def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trials: int | None,
-              grid: bool, timeout: float | None = None,
+              grid: bool, timeout: float | None = None, target: float | None = None,
+              rebaseline: int | None = None,
               on_event: Callable[[TrialEvent], None] = lambda e: None) -> int:
-    """Run trials until the budget, the grid or the time is used up; return how many ran."""
+    """Run trials until the budget, the grid, the time or the target is reached; return how
+    many ran. `rebaseline` re-measures the default configuration every N trials (drift)."""
     import optuna
     from optuna.trial import TrialState
 
@@ -147,6 +151,11 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
             done=finished, total=total))
         if grid and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             study.stop()
+        if target is not None and frozen.value is not None and _reached(study, frozen.value,
+                                                                        target):
+            study.stop()  # the seed's `for myPerf < topPerf`: good enough is done
+        if rebaseline and finished % rebaseline == 0 and (total is None or finished < total):
+            study.enqueue_trial(space.defaults(), user_attrs={BASELINE: True})
 
     backend.queue_only = grid
     try:
@@ -157,6 +166,32 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
     finally:
         backend.queue_only = False
     return finished
+
+
+def _reached(study: "optuna.Study", value: float, target: float) -> bool:
+    from optuna.study import StudyDirection
+
+    if study.direction == StudyDirection.MINIMIZE:
+        return value <= target
+    return value >= target
+
+
+def confirm_top(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, top: int, runs: int,
+                on_event: Callable[[TrialEvent], None] = lambda e: None) -> int:
+    """Re-run the `top` best distinct configurations `runs` times each, then choose the winner
+    on all their measurements (stored as the study's "confirmed" user attribute)."""
+    from .reports.confidence import confirmed_summary, top_configurations
+
+    configs = top_configurations(study, top)
+    for params in configs:
+        for _ in range(runs):
+            study.enqueue_trial(params, user_attrs={CONFIRM: True})
+    ran = run_study(study, space, trial_fn, n_trials=len(configs) * runs, grid=False,
+                    on_event=on_event) if configs else 0
+    summary = confirmed_summary(study, configs)
+    if summary is not None:
+        study.set_user_attr(CONFIRMED, summary)
+    return ran
 
 
 def _best(study: "optuna.Study") -> "optuna.trial.FrozenTrial | None":

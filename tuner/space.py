@@ -72,9 +72,22 @@ class Space:
         self.source = source
         self.dims: dict[str, Dimension] = {n: _dimension(n, p) for n, p in job.parameters.items()}
         self.knobs = {n: d for n, d in self.dims.items() if d.role == "knob"}
-        # Workload parameters describe the input, not the system: they are not searched, and
-        # every trial runs with their default (or first) value.
-        self.workload = {n: _default(d) for n, d in self.dims.items() if d.role == "workload"}
+        # Workload parameters describe the input, not the system: they are not searched;
+        # every configuration is measured on each of their values (or on those chosen).
+        self.workloads = {n: d for n, d in self.dims.items() if d.role == "workload"}
+        self.workload = {n: _default(d) for n, d in self.workloads.items()}
+
+    def workload_points(self, chosen: dict[str, list[Any]] | None = None
+                        ) -> list[dict[str, Any]]:
+        """Every combination of workload values a configuration is measured on."""
+        values = []
+        for name, d in self.workloads.items():
+            allowed = d.values or [_default(d)]
+            if chosen and name in chosen:
+                allowed = [d.clean(v) for v in chosen[name]]
+            values.append(allowed)
+        names = list(self.workloads)
+        return [dict(zip(names, combo)) for combo in itertools.product(*values)]
 
     def __iter__(self) -> Iterator[Dimension]:
         """The dimensions searched: the knobs."""
@@ -130,9 +143,10 @@ class Space:
     def clean(self, params: dict[str, Any]) -> dict[str, Any]:
         return {n: self.dims[n].clean(v) if n in self.dims else v for n, v in params.items()}
 
-    def env(self, params: dict[str, Any]) -> dict[str, str]:
-        """Environment values a trial's containers get: one per knob and workload parameter."""
-        values = {**self.workload, **params}
+    def env(self, params: dict[str, Any], workload: dict[str, Any] | None = None
+            ) -> dict[str, str]:
+        """Environment values a run's containers get: one per knob and workload parameter."""
+        values = {**self.workload, **(workload or {}), **params}
         return {self.dims[n].env: format_env(self.dims[n].clean(v)) for n, v in values.items()}
 
     def defaults(self) -> dict[str, Any]:

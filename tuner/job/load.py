@@ -216,7 +216,8 @@ def _resolve(job: Job, source: str) -> Job:
             file = "score.txt"
         else:
             regex = DEFAULT_SCORE_REGEX
-    objective = Objective(direction=obj.direction, container=container, regex=regex, file=file)
+    objective = Objective(direction=obj.direction, container=container, regex=regex, file=file,
+                          aggregate=obj.aggregate)
     job = job.model_copy(update={"name": name, "objective": objective})
     job._source = source
     return job

@@ -164,6 +164,8 @@ class Objective(_Model):
     container: str | None = None
     regex: str | None = None
     file: str | None = None
+    # A trial measures its configuration on every workload value; this makes one number.
+    aggregate: Literal["sum", "mean", "geomean-ratio-to-baseline"] = "sum"
 
     @model_validator(mode="after")
     def _one_source(self) -> "Objective":
@@ -185,6 +187,11 @@ class Job(_Model):
     parameters: Annotated[dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")],
                                Parameter], Field(min_length=1)]
     spec: Spec
+    # Noise: each trial runs its containers `warmup` times unscored, then `repeat` times;
+    # its value is the median (or mean) of the repeats.
+    repeat: Annotated[int, Field(ge=1, le=100)] = 1
+    warmup: Annotated[int, Field(ge=0, le=100)] = 0
+    statistic: Literal["median", "mean"] = "median"
     _source: str = PrivateAttr("<job>")  # the file it came from, for error messages
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..optimize import BASELINE, REASON
+from ..optimize import BASELINE, CONFIRMED, REASON
 
 if TYPE_CHECKING:
     import optuna
@@ -21,7 +21,40 @@ def best_of(study: "optuna.Study") -> dict[str, Any] | None:
     base = baseline_of(study)
     if base is not None:
         out["baseline"] = base
+    drift = [{"number": t.number, "value": t.value} for t in study.get_trials(deepcopy=False)
+             if t.user_attrs.get(BASELINE) and t.state.name == "COMPLETE"]
+    if len(drift) > 1:
+        out["baseline_drift"] = drift
+    if CONFIRMED in study.user_attrs:
+        out["confirmed"] = study.user_attrs[CONFIRMED]
     return out
+
+
+def per_workload(study: "optuna.Study") -> dict[str, Any]:
+    """For each workload value, the best configuration measured on it; and what choosing the
+    one overall best for every workload costs against those per-workload bests."""
+    from ..trial import WORKLOADS
+
+    best = best_of(study)
+    sign = 1 if study.direction.name == "MINIMIZE" else -1
+    per: dict[str, dict[str, Any]] = {}
+    overall_values: dict[str, float] = {}
+    for t in study.get_trials(deepcopy=False):
+        if t.state.name != "COMPLETE":
+            continue
+        for label, value in (t.user_attrs.get(WORKLOADS) or {}).items():
+            if label not in per or sign * value < sign * per[label]["value"]:
+                per[label] = {"workload": label, "number": t.number, "value": value,
+                              "params": dict(t.params)}
+            if best and t.number == best["number"]:
+                overall_values[label] = value
+    rows = []
+    for label, row in per.items():
+        overall = overall_values.get(label)
+        cost = (overall - row["value"]) / abs(row["value"]) if overall is not None and \
+            row["value"] else None
+        rows.append({**row, "overall_best_value": overall, "cost_of_one_config": cost})
+    return {"study": study.study_name, "overall_best": best, "per_workload": rows}
 
 
 def baseline_of(study: "optuna.Study") -> dict[str, Any] | None:

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 T = TypeVar("T")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: tuner_runs.run_label
 metadata = MetaData()
 
 # Optuna's table, as far as the foreign keys need it; Optuna creates and owns it.
@@ -51,6 +51,7 @@ runs = Table(
     Column("trial_id", Integer, ForeignKey("trials.trial_id", ondelete="CASCADE"),
            nullable=False, index=True),
     Column("container", String(128), nullable=False),
+    Column("run_label", String(128)),  # which run of the trial (workload/repeat); None: the only
     Column("image", String(512)),
     Column("image_id", String(128)),
     Column("exit_code", Integer),
@@ -127,11 +128,21 @@ def _ensure_tables(engine: Engine) -> None:
         if row is None:
             with contextlib.suppress(IntegrityError):
                 conn.execute(insert(schema).values(id=1, version=SCHEMA_VERSION))
+        elif row.version < SCHEMA_VERSION:
+            _migrate(conn, row.version)
         elif row.version > SCHEMA_VERSION:
             from ..errors import StorageError
 
             raise StorageError(f"the database has tuner tables of a newer version "
                                f"({row.version} > {SCHEMA_VERSION})", hint="upgrade tuner")
+
+
+def _migrate(conn: Any, version: int) -> None:
+    from sqlalchemy import text, update
+
+    if version < 2:
+        conn.execute(text("ALTER TABLE tuner_runs ADD COLUMN run_label VARCHAR(128)"))
+    conn.execute(update(schema).where(schema.c.id == 1).values(version=SCHEMA_VERSION))
 
 
 def _sqlite_foreign_keys(engine: Engine) -> None:

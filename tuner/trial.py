@@ -1,0 +1,210 @@
+"""One trial's work: its runs (every workload value x warm-ups and repeats), their files, rows
+and scores, and the numbers that make its value: a statistic over repeats, an aggregate over
+workloads. A configuration the sampler proposes again is not re-run from scratch: one more
+sample is added to what its earlier trial measured.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import TrialFailed
+from .job import Job
+from .space import Space
+
+# User attributes a trial carries (the dashboard and reports show them).
+SAMPLES = "samples"  # {workload label: [score of each repeat]}
+WORKLOADS = "workloads"  # {workload label: the statistic of its repeats}
+SPREAD = "spread"  # {workload label: {"cv", "min", "max", "n"}}
+DUPLICATE_OF = "duplicate_of"  # the trial whose configuration this one measured again
+CONFIRM = "confirm"  # a re-run of a top configuration at the end of a study
+
+
+@dataclass(frozen=True)
+class Plan:
+    workloads: list[dict[str, Any]]  # [{}] when the job has no workload parameters
+    repeat: int = 1
+    warmup: int = 0
+    statistic: str = "median"
+    aggregate: str = "sum"
+
+
+def workload_label(workload: dict[str, Any]) -> str:
+    return ",".join(f"{k}={v}" for k, v in workload.items()) or "-"
+
+
+def summarize(samples: list[float], kind: str) -> float:
+    return statistics.median(samples) if kind == "median" else statistics.fmean(samples)
+
+
+def spread(samples: list[float]) -> dict[str, float | int | None]:
+    mean = statistics.fmean(samples)
+    cv = statistics.stdev(samples) / abs(mean) if len(samples) > 1 and mean else None
+    return {"n": len(samples), "min": min(samples), "max": max(samples), "cv": cv}
+
+
+def combine(values: dict[str, float], kind: str, baseline: dict[str, float] | None) -> float:
+    """One number from the per-workload values of a configuration."""
+    if kind == "sum":
+        return math.fsum(values.values())
+    if kind == "mean":
+        return statistics.fmean(values.values())
+    # geomean-ratio-to-baseline: each workload counts alike, however large its numbers.
+    if not baseline:
+        raise TrialFailed("no baseline to compare against: aggregate geomean-ratio-to-baseline "
+                          "needs the default configuration's trial to have completed")
+    ratios = []
+    for label, v in values.items():
+        base = baseline.get(label)
+        if not base or base <= 0 or v <= 0:
+            raise TrialFailed(f"cannot take the ratio to the baseline for workload {label} "
+                              f"(value {v}, baseline {base})")
+        ratios.append(v / base)
+    return math.exp(statistics.fmean(math.log(r) for r in ratios))
+
+
+def make_trial_function(job: Job, space: Space, runner: Any, study: str, results: Path,
+                        plan: Plan, engine: Any = None) -> Callable[[dict[str, Any], Any], float]:
+    from .collect.logs import write_logs, write_params
+    from .collect.outcome import failure_reason
+    from .collect.profiles import collect_profiles
+    from .collect.score import extract_score
+    from .optimize import BASELINE, WARNINGS
+    from .runner import TrialContext
+    from .storage.tables import add_profiles
+
+    def one_run(params: dict[str, Any], workload: dict[str, Any], trial: Any, outdir: Path,
+                label: str | None, warnings: list[str]) -> float:
+        outdir.mkdir(parents=True)
+        outdir.chmod(0o777)  # containers may write as any user
+        env = space.env(params, workload)
+        write_params(outdir, {**params, **workload}, env)
+        done = runner.run(TrialContext(study=study, number=trial.number, env=env,
+                                       outdir=str(outdir), worker=runner.worker))
+        write_logs(done, outdir)
+        summaries, found = collect_profiles(job, done, outdir)
+        warnings.extend(done.warnings + found)
+        if engine is not None:
+            _record(engine, trial, done, outdir, results, label)
+            add_profiles(engine, [{**row, "trial_id": trial._trial_id,
+                                   "source": row["source"] + (f"@{label}" if label else "")}
+                                  for row in summaries])
+        reason = failure_reason(job, done)
+        if reason:
+            raise TrialFailed(f"{label}: {reason}" if label else reason)
+        try:
+            value = extract_score(job.objective, done, outdir)
+        except TrialFailed as exc:
+            raise TrialFailed(f"{label}: {exc.reason}" if label else exc.reason) from None
+        if job.objective.file != "score.txt":
+            (outdir / "score.txt").write_text(f"{value!r}\n")
+        return value
+
+    def run(params: dict[str, Any], trial: Any) -> float:
+        trialdir = results / study / str(trial.number)
+        if trialdir.exists():  # left by an earlier study of the same name
+            shutil.rmtree(trialdir)
+        prior = _earlier_measurement(trial, params)
+        warmup, repeat = (0, 1) if prior else (plan.warmup, plan.repeat)
+        runs_per_trial = len(plan.workloads) * (warmup + repeat)
+        warnings: list[str] = []
+        samples: dict[str, list[float]] = {}
+        try:
+            for workload in plan.workloads:
+                wl = workload_label(workload)
+                got = samples.setdefault(wl, [])
+                for k in range(-warmup, repeat):
+                    if runs_per_trial == 1:
+                        label, outdir = None, trialdir
+                    else:
+                        name = f"warmup{k + warmup}" if k < 0 else str(k)
+                        label = f"{wl}/{name}" if workload else name
+                        outdir = trialdir / (f"{wl}.{name}" if workload else name)
+                    value = one_run(params, workload, trial, outdir, label, warnings)
+                    if k >= 0:
+                        got.append(value)
+        finally:
+            if warnings:
+                trial.set_user_attr(WARNINGS, warnings)
+        if prior:
+            trial.set_user_attr(DUPLICATE_OF, prior.number)
+            for wl, earlier in (prior.user_attrs.get(SAMPLES) or {}).items():
+                samples[wl] = list(earlier) + samples.get(wl, [])
+        values = {wl: summarize(s, plan.statistic) for wl, s in samples.items()}
+        trial.set_user_attr(SAMPLES, samples)
+        trial.set_user_attr(SPREAD, {wl: spread(s) for wl, s in samples.items()})
+        trial.set_user_attr(WORKLOADS, values)
+        baseline = None
+        if plan.aggregate == "geomean-ratio-to-baseline":
+            baseline = values if trial.user_attrs.get(BASELINE) else _baseline_values(trial)
+        value = combine(values, plan.aggregate, baseline)
+        if runs_per_trial > 1 or prior:
+            (trialdir / "score.txt").write_text(f"{value!r}\n")
+        return value
+
+    return run
+
+
+def _earlier_measurement(trial: Any, params: dict[str, Any]) -> Any:
+    """The complete trial that measured this configuration, when the sampler proposed it
+    again. Enqueued trials (baseline, grid points, sweeps, confirmations) always run afresh."""
+    if "fixed_params" in trial.study._storage.get_trial_system_attrs(trial._trial_id):
+        return None
+    for t in trial.study.get_trials(deepcopy=False, states=_complete()):
+        if t.params == params and t.number != trial.number and SAMPLES in t.user_attrs:
+            return t
+    return None
+
+
+def _baseline_values(trial: Any) -> dict[str, float] | None:
+    from .optimize import BASELINE
+
+    for t in trial.study.get_trials(deepcopy=False, states=_complete()):
+        if t.user_attrs.get(BASELINE):
+            return t.user_attrs.get(WORKLOADS)
+    return None
+
+
+def _complete() -> tuple[Any, ...]:
+    from optuna.trial import TrialState
+
+    return (TrialState.COMPLETE,)
+
+
+def _record(engine: Any, trial: Any, done: Any, outdir: Path, results: Path,
+            label: str | None) -> None:
+    """Per-container rows in tuner_runs, and the merged log as an artifact for the dashboard."""
+    import optuna
+
+    from .storage.tables import add_runs
+
+    rows = []
+    for name, c in done.containers.items():
+        rows.append({
+            "trial_id": trial._trial_id, "container": name, "run_label": label,
+            "image": c.image, "image_id": c.image_id, "exit_code": c.exit_code,
+            "oom_killed": c.oom_killed, "killed": c.killed, "started_at": c.started_at,
+            "ended_at": c.finished_at,
+            "seconds": max(0.0, c.finished_at - c.started_at)
+            if c.started_at is not None and c.finished_at is not None else None,
+            "peak_memory_bytes": c.peak_memory, "cpu_seconds": c.cpu_seconds,
+            "log_bytes": c.log_bytes, "log_path": str(outdir / f"{name}.log"),
+            "log_tail": c.log_text[-4000:],
+        })
+    add_runs(engine, rows)
+    store = optuna.artifacts.FileSystemArtifactStore(str(artifact_dir(results)))
+    optuna.artifacts.upload_artifact(artifact_store=store, file_path=str(outdir / "merged.log"),
+                                     study_or_trial=trial, mimetype="text/plain",
+                                     encoding="utf-8")
+
+
+def artifact_dir(results: Path) -> Path:
+    """Where trial logs are stored as Optuna artifacts (a name no study can have)."""
+    path = results / ".artifacts"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
