@@ -63,7 +63,7 @@ def enqueue_grid(study: "optuna.Study", space: Space) -> int:
     from optuna.trial import TrialState
 
     points = space.grid_points()
-    names = list(space.dims)
+    names = list(space.knobs)
     covered = set()
     for t in study.get_trials(deepcopy=False):
         if t.state == TrialState.FAIL and t.user_attrs.get(REASON, "").startswith(INTERRUPTED):
