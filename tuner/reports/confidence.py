@@ -41,15 +41,17 @@ def _key(params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 def top_configurations(study: Any, k: int) -> list[dict[str, Any]]:
-    """The k distinct configurations with the best single results so far."""
-    best: dict[tuple, tuple[float, dict[str, Any]]] = {}
-    sign = 1 if study.direction.name == "MINIMIZE" else -1
+    """The k distinct configurations with the best median of their results so far (a
+    configuration measured often is judged on all of it, not on its luckiest run)."""
+    values: dict[tuple, list[float]] = {}
+    params_of: dict[tuple, dict[str, Any]] = {}
     for t in _complete(study):
         key = _key(t.params)
-        if key not in best or sign * t.value < sign * best[key][0]:
-            best[key] = (t.value, dict(t.params))
-    ranked = sorted(best.values(), key=lambda vp: sign * vp[0])
-    return [params for _, params in ranked[:k]]
+        values.setdefault(key, []).append(t.value)
+        params_of[key] = dict(t.params)
+    sign = 1 if study.direction.name == "MINIMIZE" else -1
+    ranked = sorted(values, key=lambda key: sign * statistics.median(values[key]))
+    return [params_of[key] for key in ranked[:k]]
 
 
 def separate(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool | None:
