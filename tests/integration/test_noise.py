@@ -80,6 +80,10 @@ def test_baseline_first_target_stops_and_confirmation(busybox, write_job, run_cl
     assert summary["winner"]["n"] >= 4 and summary["winner"]["ci"][0] < 1.2
     assert summary["distinct_from_baseline"] is None or summary["distinct_from_baseline"]
     assert best["baseline"]["number"] == 0
+    # The report states the best against the baseline with its uncertainty.
+    assert run_cli("report", "-o", str(tmp_path / "r.html")) == 0
+    html = (tmp_path / "r.html").read_text()
+    assert "Uncertainty" in html and "confirmed winner" in html and "95% interval" in html
 
 
 def test_rebaseline_measures_the_default_again(busybox, write_job, run_cli, tmp_path, capsys):

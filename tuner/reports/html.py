@@ -153,7 +153,56 @@ def _best_section(study: "optuna.Study") -> str:
         text = f"<p>The best configuration's score is {change:+.1f}% against the default's.</p>"
     elif not base:
         text = _note("the default configuration was not measured (no trial is marked baseline)")
-    return why + _table(head, rows, raw=True) + text
+    return why + _table(head, rows, raw=True) + text + _uncertainty(best) + _per_workload(study)
+
+
+def _uncertainty(best: dict[str, Any]) -> str:
+    """How sure the best is: the confirmed winner's interval, and the baseline's drift."""
+    from .confidence import verdict
+
+    out = ""
+    confirmed = best.get("confirmed")
+    if confirmed:
+        rows = []
+        for label, d in (("confirmed winner", confirmed["winner"]),
+                         ("runner-up", confirmed.get("runner_up")),
+                         ("baseline (default)", confirmed.get("baseline"))):
+            if d:
+                ci = f"{d['ci'][0]:.6g} .. {d['ci'][1]:.6g}" if d["ci"] else "-"
+                rows.append([label, _params_text(d["params"]), str(d["n"]),
+                             _fmt(d["median"]), ci])
+        out += "<h3>Uncertainty</h3>" + _why(
+            "The top configurations were re-run at the end (--confirm); the winner is chosen on "
+            "all their measurements. Intervals are 95% intervals of the mean; overlapping "
+            "intervals mean the difference may be noise.")
+        out += _table(["", "configuration", "measurements", "median", "95% interval"], rows)
+        out += "".join(f"<p>{_e(line)}</p>" for line in verdict(confirmed))
+    else:
+        out += _note("single measurements: run with --repeat and --confirm to know how sure "
+                     "the best is")
+    drift = best.get("baseline_drift")
+    if drift:
+        first, last = drift[0]["value"], drift[-1]["value"]
+        out += (f"<p>The default configuration, re-measured during the study (--rebaseline): "
+                f"{_e(', '.join(_fmt(d['value']) for d in drift))}; drift "
+                f"{100 * (last - first) / abs(first):+.1f}% from first to last.</p>")
+    return out
+
+
+def _per_workload(study: "optuna.Study") -> str:
+    from . import per_workload
+
+    rows = per_workload(study)["per_workload"]
+    if len(rows) < 2:
+        return ""
+    table = _table(["workload", "its best configuration", "its score",
+                    "the overall best there", "cost of one configuration"],
+                   [[r["workload"], _params_text(r["params"]), _fmt(r["value"]),
+                     _fmt(r["overall_best_value"]),
+                     f"{100 * r['cost_of_one_config']:+.1f}%"
+                     if r["cost_of_one_config"] is not None else "-"] for r in rows])
+    return ("<h3>Per workload</h3>" + _why("Each workload value's own best configuration, and "
+            "how much worse the one overall best configuration does there.") + table)
 
 
 def _history_section(study: "optuna.Study") -> str:
