@@ -10,8 +10,8 @@ scripts/setup.sh
 TRIALS=${TRIALS:-40}
 export TUNER_STORAGE=sqlite:///demo.db
 rm -f demo.db
-echo "==> tuner optimize jobs/tracelog.yaml --n-trials $TRIALS (TPE; about 5 s a trial)" >&2
-.venv/bin/tuner optimize jobs/tracelog.yaml --n-trials "$TRIALS" --seed 1
+echo "==> tuner optimize jobs/tracelog.yaml --n-trials $TRIALS --workload dataSize=small (TPE; about 5 s a trial)" >&2
+.venv/bin/tuner optimize jobs/tracelog.yaml --n-trials "$TRIALS" --seed 1 --workload dataSize=small
 echo "==> tuner importance" >&2
 .venv/bin/tuner importance
 echo "==> tuner effect numChunk" >&2

@@ -24,7 +24,7 @@ def demo_study(tracelog_images, tmp_path_factory):
     storage = f"sqlite:///{tmp}/tuner.db"
     code = main(["optimize", str(ROOT / "jobs" / "tracelog.yaml"), "--n-trials", "3",
                  "--seed", "3", "--storage", storage, "--results", str(tmp / "results"),
-                 "--json"])
+                 "--workload", "dataSize=small", "--json"])
     assert code == 0
     return tmp, storage
 
@@ -86,7 +86,8 @@ def test_wrong_answer_fails_the_trial(tracelog_images, tmp_path, capsys):
         c.pop("profile", None)
     path = tmp_path / "corrupt.yaml"
     path.write_text(yaml.safe_dump(job))
-    assert main(["optimize", str(path), "--n-trials", "1", "--storage",
+    assert main(["optimize", str(path), "--n-trials", "1", "--workload", "dataSize=small",
+                 "--storage",
                  f"sqlite:///{tmp_path}/t.db", "--results", str(tmp_path / "r")]) == 0
     capsys.readouterr()
     assert main(["trials", "--json", "--storage", f"sqlite:///{tmp_path}/t.db"]) == 0
