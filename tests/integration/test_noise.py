@@ -149,3 +149,12 @@ def test_sampler_duplicates_add_samples_not_reruns(busybox, write_job, run_cli, 
         pooled = t.user_attrs["samples"]["-"]
         assert len(pooled) > 3 and pooled[:3] == first.user_attrs["samples"]["-"]
         assert t.value == pytest.approx(statistics.median(pooled))
+
+
+def test_study_timeout_stops_starting_trials(busybox, write_job, run_cli, tmp_path, capsys):
+    path = job(write_job, busybox, "timeout", noise=0.1)
+    assert run_cli("optimize", str(path), "--n-trials", "100", "--timeout", "2s",
+                   "--json") == 0
+    assert 1 <= len(trials(tmp_path, "timeout")) < 20
+    assert run_cli("optimize", str(path), "--timeout", "soon") == 2
+    assert "'soon' is not a duration" in capsys.readouterr().err
