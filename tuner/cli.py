@@ -295,14 +295,25 @@ def trials(storage: str | None, study: str | None, as_json: bool) -> None:
     t.add_column("score", justify="right")
     for p in params:
         t.add_column(p, justify="right")
+    repeated = any(sp.get("n", 1) > 1 for r in rows for sp in (r["spread"] or {}).values())
+    if repeated:
+        t.add_column("n", justify="right")
+        t.add_column("cv", justify="right")
     t.add_column("time", justify="right")
     t.add_column("reason", overflow="fold")
     colors = {"COMPLETE": "green", "FAIL": "red", "RUNNING": "yellow"}
     for r in rows:
         state = f"[{colors.get(r['state'], 'white')}]{r['state']}[/]"
         secs = f"{r['seconds']:.1f}s" if r["seconds"] is not None else "-"
+        noise = []
+        if repeated:
+            spreads = list((r["spread"] or {}).values())
+            cvs = [sp["cv"] for sp in spreads if sp.get("cv") is not None]
+            noise = [str(sum(sp["n"] for sp in spreads)) if spreads else "-",
+                     f"{100 * max(cvs):.1f}%" if cvs else "-"]
         t.add_row(str(r["number"]), state, _fmt(r["value"]),
-                  *(_fmt(r["params"].get(p)) for p in params), secs, r["reason"] or "")
+                  *(_fmt(r["params"].get(p)) for p in params), *noise, secs,
+                  r["reason"] or "")
     _console().print(t)
 
 

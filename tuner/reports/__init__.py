@@ -99,6 +99,9 @@ def trial_rows(study: "optuna.Study", engine: Any = None) -> list[dict[str, Any]
             "params": dict(t.params),
             "reason": reason,
             "seconds": seconds,
+            # Per workload value: every repeat's score, and their spread.
+            "samples": t.user_attrs.get("samples"),
+            "spread": t.user_attrs.get("spread"),
         })
     return rows
 
