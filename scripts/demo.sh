@@ -20,3 +20,4 @@ echo "==> tuner profile compare --param numChunk" >&2
 .venv/bin/tuner profile compare --param numChunk -n 4
 .venv/bin/tuner report -o demo-report.html
 echo "==> open demo-report.html; browse with: TUNER_STORAGE=sqlite:///demo.db .venv/bin/tuner dashboard" >&2
+.venv/bin/tuner best

@@ -25,7 +25,9 @@ spec:
 """
 
 
-def test_files_profiles_and_compare(busybox, write_job, run_cli, tmp_path, capsys):
+def test_files_profiles_and_compare(busybox, write_job, run_cli, tmp_path, capsys, storage_url,
+                                    monkeypatch):
+    monkeypatch.setenv("TUNER_STORAGE", storage_url)  # summaries on SQLite and MariaDB alike
     job = write_job(JOB.format(image=busybox))
     assert run_cli("optimize", str(job), "--sampler", "grid", "--json") == 0
     capsys.readouterr()

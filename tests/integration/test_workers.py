@@ -177,3 +177,39 @@ def test_optuna_reads_the_study_and_delete_cascades(busybox, tmp_path, storage_u
     with engine.connect() as conn:
         assert conn.execute(sqlalchemy.text("SELECT COUNT(*) FROM tuner_runs")).scalar() == 0
     engine.dispose()
+
+
+def test_optuna_dashboard_reads_the_study(busybox, tmp_path, storage_url):
+    """optuna-dashboard's own server, on the same database the workers wrote."""
+    import json
+    import socket
+    import urllib.request
+
+    write(tmp_path, "browsed", busybox, nap="0")
+    finish(start(tmp_path, storage_url, "--n-trials", "2"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    dashboard = os.path.join(os.path.dirname(sys.executable), "optuna-dashboard")
+    proc = subprocess.Popen([dashboard, storage_url, "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, studies = time.time() + 30, None
+        while studies is None and time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies",
+                                            timeout=5) as r:
+                    studies = json.load(r)["study_summaries"]
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read()
+                time.sleep(0.3)
+        assert studies is not None, "optuna-dashboard did not answer"
+        (only,) = studies
+        assert only["study_name"] == "browsed"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies/{only['study_id']}",
+                                    timeout=5) as r:
+            detail = json.load(r)
+        assert [t["state"] for t in detail["trials"]] == ["Complete", "Complete"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
