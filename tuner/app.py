@@ -31,6 +31,9 @@ class Optimized:
     best: dict[str, Any] | None
 
 
+MEASURING = "measuring"  # study user attribute: the --repeat and --workload it runs with
+
+
 @dataclass
 class Options:
     """How a study is run: `tuner optimize`'s options, checked before anything starts."""
@@ -88,6 +91,9 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
                              f"{s.direction.name.lower()}, but the job says "
                              f"{job.objective.direction}", hint="pass another --study NAME")
         s.set_user_attr("job", str(Path(job.source).resolve()))
+        # How trials measure (repeats, workload values): later runs of the study (--measure,
+        # confirmations) measure the same way, so their numbers compare.
+        s.set_user_attr(MEASURING, {"repeat": o.repeat, "workload": o.workload})
         trial_fn = _worker_trials(job, space, runner, rdb, name, results, plan)
         ran = run_study(s, space, trial_fn, n_trials=n_trials, grid=grid, on_event=on_event,
                         timeout=o.timeout, target=o.target, rebaseline=o.rebaseline)
@@ -120,7 +126,8 @@ def run_points(url: str, study: str, job_path: str, points: list[dict[str, Any]]
                results: str = "results", user_attrs: dict[str, Any] | None = None,
                on_event: Callable[[TrialEvent], None] = lambda e: None) -> int:
     """Run these configurations now as trials of an existing study, the way `optimize` runs
-    its trials (heartbeats, per-container rows, logs, profiles); return how many ran."""
+    its trials (heartbeats, per-container rows, logs, profiles; the study's repeats and
+    workload values); return how many ran."""
     import optuna
 
     from . import storage as store
@@ -135,8 +142,10 @@ def run_points(url: str, study: str, job_path: str, points: list[dict[str, Any]]
         s = optuna.load_study(study_name=study, storage=rdb)
         for point in points:
             s.enqueue_trial(point, user_attrs=user_attrs)
-        trial_fn = _worker_trials(job, space, runner, rdb, study, results,
-                                  _plan(job, space, Options()))
+        measuring = s.user_attrs.get(MEASURING) or {}
+        plan = _plan(job, space, Options(repeat=measuring.get("repeat"),
+                                         workload=measuring.get("workload")))
+        trial_fn = _worker_trials(job, space, runner, rdb, study, results, plan)
         return run_study(s, space, trial_fn, n_trials=len(points), grid=False,
                          on_event=on_event)
 
