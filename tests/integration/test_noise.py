@@ -120,6 +120,12 @@ def test_workloads_measured_for_every_configuration(busybox, write_job, run_cli,
                    "--workload", "size=small", "--json") == 0
     only = trials(tmp_path, "small-only")
     assert all(set(t.user_attrs["workloads"]) == {"size=small"} for t in only)
+    # Later runs of that study (a --measure sweep, say) measure the same way.
+    from tuner.app import run_points
+
+    run_points(f"sqlite:///{tmp_path}/tuner.db", "small-only", str(path), [{"x": 4}],
+               results=str(tmp_path / "results"))
+    assert set(trials(tmp_path, "small-only")[-1].user_attrs["workloads"]) == {"size=small"}
     assert run_cli("optimize", str(path), "--workload", "size=huge") == 2
     assert "size has no value 'huge'" in capsys.readouterr().err
 
