@@ -100,6 +100,14 @@ def validate(job: str, as_json: bool) -> None:
     end = f"when {spec.until} exits" if spec.until else "when all containers exit"
     con.print(f"a trial ends {end}, or is killed after {format_duration(spec.timeout)}; "
               f"grid: {size if size is not None else 'none (a float range has no step)'} points")
+    job = v.job
+    workloads = len(v.space.workload_points())
+    runs = workloads * (job.warmup + job.repeat)
+    if runs > 1:
+        con.print(f"each trial runs the containers {runs} times: {workloads} workload "
+                  f"value(s) x ({job.warmup} warm-up + {job.repeat} measured); its value is "
+                  f"the {job.objective.aggregate} over "
+                  f"workloads of the {job.statistic} of the repeats")
 
 
 @cli.command()
