@@ -1,7 +1,7 @@
 """Does the reported best reproduce? The demo with repeats and confirmation, then the winner
 re-run five more times: how far is their median from what the study reported?
 
-    .venv/bin/python bench/reproduce.py [N_TRIALS]      (about 6 minutes for 15)
+    .venv/bin/python bench/reproduce.py [N_TRIALS [SEED]]      (about 10 minutes for 15)
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ def main() -> None:
     from tuner import app
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    seed = int(sys.argv[2]) if len(sys.argv) > 2 else 7
     job = str(ROOT / "jobs" / "tracelog.yaml")
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/reproduce.db"
-        options = app.Options(n_trials=n, seed=7, repeat=3, confirm=3,
+        options = app.Options(n_trials=n, seed=seed, repeat=3, confirm=3,
                               workload={"dataSize": ["small"]})
         result = app.optimize(job, options=options, storage=url, results=f"{tmp}/results")
         best = result.best
@@ -34,7 +35,7 @@ def main() -> None:
         again = [t.value for t in study.get_trials()
                  if t.user_attrs.get("reproduce") and t.state.name == "COMPLETE"]
     rerun = statistics.median(again)
-    print(f"demo, repeat 3, {n} trials, confirm 3 x 3")
+    print(f"demo, repeat 3, {n} trials (seed {seed}), confirm 3 x 3")
     print(f"  best trial:        {best['value']:.3f} s  {best['params']}")
     print(f"  confirmed winner:  {confirmed['median']:.3f} s  {confirmed['params']}")
     print(f"  5 re-runs:         median {rerun:.3f} s  ({', '.join(f'{v:.3f}' for v in again)})")
