@@ -36,6 +36,8 @@ def main() -> None:
         return 1 + 0.05 * (x - 3) ** 2
 
     single = confirmed = single_near = confirmed_near = 0
+    single_bias: list[float] = []  # reported value minus the truth of what was reported
+    confirmed_bias: list[float] = []
     for seed in range(studies):
         rng = random.Random(seed)
 
@@ -46,8 +48,11 @@ def main() -> None:
         run_study(study, space, trial_fn, n_trials=25, grid=False)
         single += study.best_trial.params["x"] == 3
         single_near += abs(study.best_trial.params["x"] - 3) <= 1
+        single_bias.append(study.best_trial.value - truth(study.best_trial.params["x"]))
         confirm_top(study, space, trial_fn, top=3, runs=runs)
-        winner = study.user_attrs["confirmed"]["winner"]["params"]["x"]
+        w = study.user_attrs["confirmed"]["winner"]
+        winner = w["params"]["x"]
+        confirmed_bias.append(w["median"] - truth(winner))
         confirmed += winner == 3
         confirmed_near += abs(winner - 3) <= 1
     print(f"{studies} studies: x in 1..9, true best x=3, noise sd {noise} (neighbours differ "
@@ -56,6 +61,9 @@ def main() -> None:
     print(f"  confirmed winner is the true best:   {confirmed / studies:6.1%}")
     print(f"  within one step of it: single {single_near / studies:.1%}, "
           f"confirmed {confirmed_near / studies:.1%}")
+    mean = sum(single_bias) / studies
+    print(f"  reported score minus the winner's true score, on average: single {mean:+.3f}, "
+          f"confirmed {sum(confirmed_bias) / studies:+.3f}  (the winner's curse)")
 
 
 if __name__ == "__main__":

@@ -62,20 +62,31 @@ def separate(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool | None:
 
 
 def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The winner among `configs` on every measurement of each, beside the runner-up and the
-    baseline (the default configuration's trials)."""
+    """The winner among `configs` (chosen on all their measurements, described by their
+    confirmation re-runs), beside the runner-up and the baseline (the default's trials)."""
     from ..optimize import BASELINE
 
+    from ..optimize import CONFIRM
+
     trials = _complete(study)
-    described = []
+    ranked = []
+    sign = 1 if study.direction.name == "MINIMIZE" else -1
     for params in configs:
         same = [t for t in trials if _key(t.params) == _key(params)]
-        if same:
-            described.append(describe([t.value for t in same], [t.number for t in same], params))
-    if not described:
+        if not same:
+            continue
+        # Choose on every measurement (more data tells configurations apart better), but
+        # state the numbers of the re-runs alone: the earlier results are why a configuration
+        # made the top K, so they lean towards luck (the winner's curse).
+        pooled = statistics.median(t.value for t in same)
+        fresh = [t for t in same if t.user_attrs.get(CONFIRM)] or same
+        d = describe([t.value for t in fresh], [t.number for t in fresh], params)
+        d["measured_on"] = "re-runs" if fresh is not same else "all trials"
+        ranked.append((sign * pooled, d))
+    if not ranked:
         return None
-    sign = 1 if study.direction.name == "MINIMIZE" else -1
-    described.sort(key=lambda d: sign * d["median"])
+    ranked.sort(key=lambda pair: pair[0])
+    described = [d for _, d in ranked]
     base_trials = [t for t in trials if t.user_attrs.get(BASELINE)]
     baseline = describe([t.value for t in base_trials], [t.number for t in base_trials],
                         dict(base_trials[0].params)) if base_trials else None
@@ -93,7 +104,8 @@ def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, An
 def verdict(summary: dict[str, Any]) -> list[str]:
     """The confirmed result in sentences a person can act on."""
     w = summary["winner"]
-    lines = [f"confirmed best: median {w['median']:.6g} over {w['n']} measurement(s)"
+    over = "re-run(s)" if w.get("measured_on") == "re-runs" else "measurement(s)"
+    lines = [f"confirmed best: median {w['median']:.6g} over {w['n']} {over}"
              + (f", 95% interval {w['ci'][0]:.6g} .. {w['ci'][1]:.6g}" if w["ci"] else "")]
     r, b = summary.get("runner_up"), summary.get("baseline")
     if r:
