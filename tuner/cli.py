@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 from typing import Any
 
 import click
@@ -647,11 +646,3 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"tuner: internal error: {type(exc).__name__}: {exc}", err=True)
         click.echo("  rerun with TUNER_DEBUG=1 for the traceback, and please report it", err=True)
         return ExitStatus.ERROR
-
-
-def entry() -> None:
-    sys.exit(main())
-
-
-if __name__ == "__main__":
-    entry()
