@@ -99,7 +99,7 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
                         timeout=o.timeout, target=o.target, rebaseline=o.rebaseline)
         if o.confirm:
             ran += confirm_top(s, space, trial_fn, top=o.confirm, runs=o.confirm_runs,
-                               on_event=on_event)
+                               seed=o.seed, on_event=on_event)
         return Optimized(study=name, storage=store.redact(url), ran=ran, best=best_of(s))
 
 

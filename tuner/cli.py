@@ -127,9 +127,11 @@ def validate(job: str, as_json: bool) -> None:
 @click.option("--rebaseline", type=click.IntRange(min=1), default=None, metavar="N",
               help="Re-measure the default configuration every N trials (machine drift).")
 @click.option("--confirm", type=click.IntRange(min=0), default=0, metavar="K",
-              help="At the end, re-run the K best configurations and choose on those numbers.")
+              help="At the end, re-run the K best configurations and the default side by side, "
+                   "and choose on those numbers.")
 @click.option("--confirm-runs", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Re-runs of each configuration --confirm checks.")
+              help="Rounds of --confirm: each runs every checked configuration once, in a "
+                   "shuffled order.")
 @click.option("--target", type=float, default=None,
               help="Stop once a trial scores this well (or better).")
 @click.option("--timeout", "timeout", default=None, metavar="DURATION",

@@ -21,6 +21,7 @@ WARNINGS = "warnings"  # user attribute: what could not be collected (profiles)
 BASELINE = "baseline"  # user attribute of the trial that ran the default configuration
 CONFIRM = "confirm"  # user attribute of a re-run of a top configuration
 CONFIRMED = "confirmed"  # study user attribute: the winner chosen on confirmed measurements
+CONFIRM_ROUND = "confirm_round"  # user attribute: which round of the confirmation a re-run is in
 INTERRUPTED = "interrupted"
 
 TrialFn = Callable[[dict[str, Any], "optuna.Trial"], float]
@@ -177,17 +178,40 @@ def _reached(study: "optuna.Study", value: float, target: float) -> bool:
 
 
 def confirm_top(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, top: int, runs: int,
+                seed: int | None = None,
                 on_event: Callable[[TrialEvent], None] = lambda e: None) -> int:
-    """Re-run the `top` best distinct configurations `runs` times each, then choose the winner
-    on all their measurements (stored as the study's "confirmed" user attribute)."""
-    from .reports.confidence import confirmed_summary, top_configurations
+    """Re-run the `top` best distinct configurations and the baseline in `runs` rounds, then
+    choose the winner on all their measurements (the study's "confirmed" user attribute).
+
+    Each round runs every configuration once, in a shuffled order: a machine whose speed
+    drifts (load, heat, a noisy neighbour) then weighs on all of them alike, and each round
+    gives a side-by-side ratio to the baseline (randomized multiple interleaved trials,
+    Abedi & Brecht, ICPE 2017).
+    """
+    import random
+
+    from .reports.confidence import config_key, confirmed_summary, top_configurations
 
     configs = top_configurations(study, top)
-    for params in configs:
-        for _ in range(runs):
-            study.enqueue_trial(params, user_attrs={CONFIRM: True})
-    ran = run_study(study, space, trial_fn, n_trials=len(configs) * runs, grid=False,
-                    on_event=on_event) if configs else 0
+    if not configs:
+        return 0
+    default = space.defaults()
+    members = list(configs)
+    if all(config_key(c) != config_key(default) for c in configs):
+        members.append(default)
+    first = 1 + max((t.user_attrs.get(CONFIRM_ROUND, 0) for t in study.get_trials(deepcopy=False)),
+                    default=0)
+    rng = random.Random(seed)
+    for r in range(first, first + runs):
+        order = list(members)
+        rng.shuffle(order)
+        for params in order:
+            attrs: dict[str, Any] = {CONFIRM: True, CONFIRM_ROUND: r}
+            if config_key(params) == config_key(default):
+                attrs[BASELINE] = True
+            study.enqueue_trial(params, user_attrs=attrs)
+    ran = run_study(study, space, trial_fn, n_trials=len(members) * runs, grid=False,
+                    on_event=on_event)
     summary = confirmed_summary(study, configs)
     if summary is not None:
         study.set_user_attr(CONFIRMED, summary)

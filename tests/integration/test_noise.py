@@ -73,13 +73,26 @@ def test_baseline_first_target_stops_and_confirmation(busybox, write_job, run_cl
     searched = [t for t in ts if not t.user_attrs.get("confirm")]
     assert searched[-1].params == {"x": 3}, "--target stops at the first trial that reaches it"
     assert len(searched) < 40
+    # Three rounds, each running the top two once (the search found only x=3 and the
+    # default x=1, and the default is not run twice in a round).
     confirmed = [t for t in ts if t.user_attrs.get("confirm")]
+    members = sorted({t.params["x"] for t in confirmed})
+    assert members == [1, 3]
     assert len(confirmed) == 2 * 3
+    for r in (1, 2, 3):
+        assert sorted(t.params["x"] for t in confirmed if t.user_attrs["confirm_round"] == r) \
+            == members
     summary = best["confirmed"]
     assert summary["winner"]["params"] == {"x": 3}
     assert summary["winner"]["n"] == 3 and summary["winner"]["measured_on"] == "re-runs"
     assert summary["winner"]["ci"][0] < 1.2
-    assert summary["distinct_from_baseline"] is None or summary["distinct_from_baseline"]
+    # f(1) = 5 against f(3) = 1, side by side in each round: about -80%.
+    assert summary["vs_baseline"]["rounds"] == 3
+    assert -0.9 < summary["change_vs_baseline"] < -0.7
+    assert summary["distinct_from_baseline"] is True
+    assert run_cli("best") == 0
+    out = capsys.readouterr().out
+    assert "side by side over 3 round(s)" in out and "a real difference" in out
     assert best["baseline"]["number"] == 0
     # The report states the best against the baseline with its uncertainty.
     assert run_cli("report", "-o", str(tmp_path / "r.html")) == 0

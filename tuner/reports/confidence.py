@@ -36,8 +36,44 @@ def _complete(study: Any) -> list[Any]:
     return [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
 
 
-def _key(params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+def config_key(params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """What makes two trials the same configuration."""
     return tuple(sorted((k, repr(v)) for k, v in params.items()))
+
+
+def paired(trials: list[Any], a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None:
+    """a against b, side by side: the ratio of a's to b's value in each confirmation round
+    both completed in. A drift of the machine between rounds cancels out of each ratio.
+
+    Returns the geometric mean ratio, the median ratio and a 95% interval of the geometric
+    mean (a t-interval on the log ratios; none from one round), or None without a common
+    round or with a value that is not positive.
+    """
+    from ..optimize import CONFIRM_ROUND
+
+    ka, kb = config_key(a), config_key(b)
+    rounds: dict[Any, dict[str, float]] = {}
+    for t in trials:
+        r = t.user_attrs.get(CONFIRM_ROUND)
+        key = config_key(t.params)
+        if r is None or key not in (ka, kb):
+            continue
+        rounds.setdefault(r, {})["a" if key == ka else "b"] = t.value
+    pairs = [(v["a"], v["b"]) for _, v in sorted(rounds.items()) if "a" in v and "b" in v]
+    if not pairs or any(x <= 0 or y <= 0 for x, y in pairs):
+        return None
+    logs = [math.log(x / y) for x, y in pairs]
+    ci = interval(logs)
+    return {"rounds": len(pairs), "ratio": math.exp(statistics.fmean(logs)),
+            "median_ratio": statistics.median(x / y for x, y in pairs),
+            "ci": [math.exp(ci[0]), math.exp(ci[1])] if ci else None}
+
+
+def _apart(pair: dict[str, Any] | None) -> bool | None:
+    """Does a paired interval exclude "no difference"? None without an interval."""
+    if not pair or not pair["ci"]:
+        return None
+    return pair["ci"][1] < 1 or pair["ci"][0] > 1
 
 
 def top_configurations(study: Any, k: int) -> list[dict[str, Any]]:
@@ -46,7 +82,7 @@ def top_configurations(study: Any, k: int) -> list[dict[str, Any]]:
     values: dict[tuple, list[float]] = {}
     params_of: dict[tuple, dict[str, Any]] = {}
     for t in _complete(study):
-        key = _key(t.params)
+        key = config_key(t.params)
         values.setdefault(key, []).append(t.value)
         params_of[key] = dict(t.params)
     sign = 1 if study.direction.name == "MINIMIZE" else -1
@@ -62,43 +98,78 @@ def separate(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool | None:
 
 
 def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The winner among `configs` (chosen on all their measurements, described by their
-    confirmation re-runs), beside the runner-up and the baseline (the default's trials)."""
-    from ..optimize import BASELINE
+    """The winner among `configs`, beside the runner-up and the baseline (the default).
 
-    from ..optimize import CONFIRM
+    With confirmation rounds, the winner is the best side by side with the baseline (the
+    geometric mean of its ratios to the baseline of the same round): the rounds interleave
+    the configurations, so a machine that drifts cannot favour one. Without rounds (an older
+    study), it is chosen on the median of all its measurements. Either way its numbers are
+    those of the re-runs alone: the earlier results are why a configuration made the top K,
+    so they lean towards luck (the winner's curse).
+    """
+    from ..optimize import BASELINE, CONFIRM
 
     trials = _complete(study)
-    ranked = []
     sign = 1 if study.direction.name == "MINIMIZE" else -1
+
+    def fresh_of(same: list[Any]) -> tuple[list[Any], str]:
+        fresh = [t for t in same if t.user_attrs.get(CONFIRM)]
+        return (fresh, "re-runs") if fresh else (same, "all trials")
+
+    base_trials = [t for t in trials if t.user_attrs.get(BASELINE)]
+    baseline = None
+    if base_trials:
+        chosen, on = fresh_of(base_trials)
+        baseline = describe([t.value for t in chosen], [t.number for t in chosen],
+                            dict(base_trials[0].params))
+        baseline["measured_on"] = on
+    described = []
     for params in configs:
-        same = [t for t in trials if _key(t.params) == _key(params)]
+        same = [t for t in trials if config_key(t.params) == config_key(params)]
         if not same:
             continue
-        # Choose on every measurement (more data tells configurations apart better), but
-        # state the numbers of the re-runs alone: the earlier results are why a configuration
-        # made the top K, so they lean towards luck (the winner's curse).
-        pooled = statistics.median(t.value for t in same)
-        fresh = [t for t in same if t.user_attrs.get(CONFIRM)] or same
-        d = describe([t.value for t in fresh], [t.number for t in fresh], params)
-        d["measured_on"] = "re-runs" if fresh is not same else "all trials"
-        ranked.append((sign * pooled, d))
-    if not ranked:
+        chosen, on = fresh_of(same)
+        d = describe([t.value for t in chosen], [t.number for t in chosen], params)
+        d["measured_on"] = on
+        d["pooled_median"] = statistics.median(t.value for t in same)
+        d["vs_baseline"] = paired(trials, params, baseline["params"]) if baseline else None
+        described.append(d)
+    if not described:
         return None
-    ranked.sort(key=lambda pair: pair[0])
-    described = [d for _, d in ranked]
-    base_trials = [t for t in trials if t.user_attrs.get(BASELINE)]
-    baseline = describe([t.value for t in base_trials], [t.number for t in base_trials],
-                        dict(base_trials[0].params)) if base_trials else None
+    if all(d["vs_baseline"] for d in described):
+        described.sort(key=lambda d: sign * math.log(d["vs_baseline"]["ratio"]))
+    else:
+        described.sort(key=lambda d: sign * d["pooled_median"])
     winner = described[0]
     runner_up = described[1] if len(described) > 1 else None
-    change = None
-    if baseline and baseline["median"]:
+    # Side by side in the confirmation rounds where there are such; else the intervals of
+    # measurements taken at different times (which a drifting machine can push apart).
+    vs_runner_up = paired(trials, winner["params"], runner_up["params"]) if runner_up else None
+    vs_baseline = winner["vs_baseline"]
+    change = change_ci = None
+    if vs_baseline:
+        change = vs_baseline["ratio"] - 1
+        change_ci = [x - 1 for x in vs_baseline["ci"]] if vs_baseline["ci"] else None
+    elif baseline and baseline["median"]:
         change = (winner["median"] - baseline["median"]) / abs(baseline["median"])
     return {"winner": winner, "runner_up": runner_up, "baseline": baseline,
-            "distinct_from_runner_up": separate(winner, runner_up),
-            "distinct_from_baseline": separate(winner, baseline),
-            "change_vs_baseline": change}
+            "vs_runner_up": vs_runner_up, "vs_baseline": vs_baseline,
+            "distinct_from_runner_up": _apart(vs_runner_up) if vs_runner_up
+            else separate(winner, runner_up),
+            "distinct_from_baseline": _apart(vs_baseline) if vs_baseline
+            else separate(winner, baseline),
+            "change_vs_baseline": change, "change_vs_baseline_ci": change_ci}
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:+.1f}%"
+
+
+def _side_by_side(pair: dict[str, Any]) -> str:
+    text = f"{_pct(pair['ratio'] - 1)} side by side over {pair['rounds']} round(s)"
+    if pair["ci"]:
+        text += f", 95% interval {_pct(pair['ci'][0] - 1)} .. {_pct(pair['ci'][1] - 1)}"
+    return text
 
 
 def verdict(summary: dict[str, Any]) -> list[str]:
@@ -109,21 +180,26 @@ def verdict(summary: dict[str, Any]) -> list[str]:
              + (f", 95% interval {w['ci'][0]:.6g} .. {w['ci'][1]:.6g}" if w["ci"] else "")]
     r, b = summary.get("runner_up"), summary.get("baseline")
     if r:
+        vs = summary.get("vs_runner_up")
+        against = f"the runner-up (median {r['median']:.6g})" + (
+            f": {_side_by_side(vs)}" if vs else "")
         if summary["distinct_from_runner_up"]:
-            lines.append(f"it is distinguishable from the runner-up (median {r['median']:.6g})")
+            lines.append(f"against {against}: distinguishable")
         else:
-            lines.append(f"it is NOT distinguishable from the runner-up (median "
-                         f"{r['median']:.6g}): their intervals overlap; more repeats would tell")
+            lines.append(f"against {against}: NOT distinguishable, more confirmation rounds "
+                         f"(--confirm-runs) would tell")
     if b:
+        vs = summary.get("vs_baseline")
         change = summary.get("change_vs_baseline")
-        pct = f" ({100 * change:+.1f}%)" if change is not None else ""
-        if summary["distinct_from_baseline"]:
-            lines.append(f"against the baseline (median {b['median']:.6g} over {b['n']}){pct}: "
-                         f"a real difference")
-        elif summary["distinct_from_baseline"] is False:
-            lines.append(f"against the baseline (median {b['median']:.6g} over {b['n']}){pct}: "
-                         f"NOT distinguishable from noise")
+        if vs:
+            how = f": {_side_by_side(vs)}"
         else:
-            lines.append(f"against the baseline (median {b['median']:.6g} over {b['n']}){pct}: "
-                         f"measure the baseline more (--rebaseline) to tell")
+            how = f" ({_pct(change)})" if change is not None else ""
+        against = f"against the baseline (median {b['median']:.6g} over {b['n']}){how}"
+        if summary["distinct_from_baseline"]:
+            lines.append(f"{against}: a real difference")
+        elif summary["distinct_from_baseline"] is False:
+            lines.append(f"{against}: NOT distinguishable from noise")
+        else:
+            lines.append(f"{against}: measure more (--confirm-runs, --rebaseline) to tell")
     return lines
