@@ -98,6 +98,7 @@ def test_baseline_first_target_stops_and_confirmation(busybox, write_job, run_cl
     assert run_cli("report", "-o", str(tmp_path / "r.html")) == 0
     html = (tmp_path / "r.html").read_text()
     assert "Uncertainty" in html and "confirmed winner" in html and "95% interval" in html
+    assert "vs default, side by side" in html and "side by side over 3 round(s)" in html
 
 
 def test_rebaseline_measures_the_default_again(busybox, write_job, run_cli, tmp_path, capsys):

@@ -195,7 +195,8 @@ def verdict(summary: dict[str, Any]) -> list[str]:
             how = f": {_side_by_side(vs)}"
         else:
             how = f" ({_pct(change)})" if change is not None else ""
-        against = f"against the baseline (median {b['median']:.6g} over {b['n']}){how}"
+        over = "re-run(s)" if b.get("measured_on") == "re-runs" else "measurement(s)"
+        against = f"against the baseline (median {b['median']:.6g} over {b['n']} {over}){how}"
         if summary["distinct_from_baseline"]:
             lines.append(f"{against}: a real difference")
         elif summary["distinct_from_baseline"] is False:

@@ -169,13 +169,23 @@ def _uncertainty(best: dict[str, Any]) -> str:
                          ("baseline (default)", confirmed.get("baseline"))):
             if d:
                 ci = f"{d['ci'][0]:.6g} .. {d['ci'][1]:.6g}" if d["ci"] else "-"
+                vs = d.get("vs_baseline")
+                side = "-"
+                if vs and label != "baseline (default)":
+                    side = f"{100 * (vs['ratio'] - 1):+.1f}%"
+                    if vs["ci"]:
+                        side += (f" ({100 * (vs['ci'][0] - 1):+.1f}% .. "
+                                 f"{100 * (vs['ci'][1] - 1):+.1f}%)")
                 rows.append([label, _params_text(d["params"]), str(d["n"]),
-                             _fmt(d["median"]), ci])
+                             _fmt(d["median"]), ci, side])
         out += "<h3>Uncertainty</h3>" + _why(
-            "The top configurations were re-run at the end (--confirm); the winner is chosen on "
-            "all their measurements. Intervals are 95% intervals of the mean; overlapping "
-            "intervals mean the difference may be noise.")
-        out += _table(["", "configuration", "measurements", "median", "95% interval"], rows)
+            "The top configurations and the default were re-run at the end (--confirm), in "
+            "rounds that run each once in a shuffled order, so that a machine whose speed "
+            "drifts weighs on all alike. The winner is the best against the default of the same "
+            "round; its numbers are those of the re-runs alone. Intervals are 95% intervals; "
+            "an interval of the change that includes 0% means the difference may be noise.")
+        out += _table(["", "configuration", "measurements", "median", "95% interval",
+                       "vs default, side by side (95%)"], rows)
         out += "".join(f"<p>{_e(line)}</p>" for line in verdict(confirmed))
     else:
         out += _note("single measurements: run with --repeat and --confirm to know how sure "
