@@ -171,8 +171,9 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
     if result.best is None:
         con.print(f"study {result.study}: no complete trial yet; see `tuner trials`")
         return
-    _print_best(con, result.best, f"{result.ran} trial(s) run now; study '{result.study}' "
-                                  f"in {result.storage}")
+    ran = f"{result.ran} trial(s) run now" if result.ran or sampler != "grid" \
+        else "every grid point had already run (another worker, or an earlier run)"
+    _print_best(con, result.best, f"{ran}; study '{result.study}' in {result.storage}")
 
 
 def _workloads(items: tuple[str, ...]) -> dict[str, list[str]] | None:

@@ -151,14 +151,17 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
 
 
 def _earlier_measurement(trial: Any, params: dict[str, Any]) -> Any:
-    """The complete trial that measured this configuration, when the sampler proposed it
-    again. Enqueued trials (baseline, grid points, sweeps, confirmations) always run afresh."""
+    """The complete trial that measured this configuration most (the latest of a chain of
+    duplicates holds all its samples), when the sampler proposed it again. Enqueued trials
+    (baseline, grid points, sweeps, confirmations) always run afresh."""
     if "fixed_params" in trial.study._storage.get_trial_system_attrs(trial._trial_id):
         return None
-    for t in trial.study.get_trials(deepcopy=False, states=_complete()):
-        if t.params == params and t.number != trial.number and SAMPLES in t.user_attrs:
-            return t
-    return None
+    same = [t for t in trial.study.get_trials(deepcopy=False, states=_complete())
+            if t.params == params and t.number != trial.number and SAMPLES in t.user_attrs]
+    if not same:
+        return None
+    return max(same, key=lambda t: (sum(len(v) for v in t.user_attrs[SAMPLES].values()),
+                                    t.number))
 
 
 def _baseline_values(trial: Any) -> dict[str, float] | None:

@@ -165,11 +165,15 @@ def test_sampler_duplicates_add_samples_not_reruns(busybox, write_job, run_cli, 
     dups = [t for t in ts if "duplicate_of" in t.user_attrs]
     assert dups, "random sampling of 5 values 12 times repeats some"
     for t in dups:
-        first = ts[t.user_attrs["duplicate_of"]]
-        assert first.params == t.params
+        prior = ts[t.user_attrs["duplicate_of"]]
+        assert prior.params == t.params
         pooled = t.user_attrs["samples"]["-"]
-        assert len(pooled) > 3 and pooled[:3] == first.user_attrs["samples"]["-"]
+        assert pooled[:-1] == prior.user_attrs["samples"]["-"], "one more sample each time"
         assert t.value == pytest.approx(statistics.median(pooled))
+    # A configuration proposed again and again keeps every sample: 3, then one per proposal.
+    for x in {t.params["x"] for t in dups}:
+        chain = [t for t in ts if t.params["x"] == x]
+        assert len(chain[-1].user_attrs["samples"]["-"]) == 3 + len(chain) - 1
 
 
 def test_study_timeout_stops_starting_trials(busybox, write_job, run_cli, tmp_path, capsys):

@@ -51,6 +51,10 @@ def test_grid_two_containers_finds_exact_optimum(busybox, write_job, run_cli, tm
     assert len(points) == 4 * 3 * 2 == len(set(points)), "every grid point exactly once"
     assert all(t.state.name == "COMPLETE" for t in trials)
     leftovers("grid2")
+    # Again: the grid is complete, nothing runs, and the output says why.
+    assert run_cli("optimize", str(job), "--sampler", "grid") == 0
+    assert "every grid point had already run" in capsys.readouterr().out
+    assert len(trials_of(tmp_path, "grid2")) == 24
 
     # The trial's folder: a log per container, the merged log, score and parameters.
     d = tmp_path / "results" / "grid2" / str(best["number"])

@@ -101,3 +101,23 @@ def test_sweep_values_stay_in_range():
     assert sweep_values(MODE, "fast", 2) == ["safe"]
     points = sweep_points(X, {"x": 6, "mode": "safe"}, 1)
     assert points == [{"x": 6, "mode": "safe"}, {"x": 5, "mode": "safe"}]
+
+
+def test_a_duplicate_chain_counts_once():
+    # Trial 3 measured x=1 again and holds trial 1's samples too: its value is not an
+    # independent repeat of trial 1's, so only it is kept.
+    import optuna
+    from optuna.distributions import IntDistribution
+    from optuna.trial import create_trial
+
+    from tuner.reports.effect import study_effect
+
+    study = optuna.create_study()
+    dist = {"x": IntDistribution(0, 6)}
+    for x, value, attrs in ((0, 5.0, {}), (1, 3.0, {}), (2, 4.0, {}), (1, 3.1, {"duplicate_of": 1})):
+        study.add_trial(create_trial(params={"x": x}, distributions=dist, value=value,
+                                     user_attrs=attrs))
+    e = study_effect(study, "x")
+    assert e.noise.sd is None, "no independent repeat, so no noise estimate"
+    assert e.trials == 3
+    assert sorted(n for lv in e.marginal for n in lv.numbers) == [0, 2, 3]

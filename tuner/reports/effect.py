@@ -477,8 +477,14 @@ def study_effect(study: "optuna.Study", param: str) -> Effect:
 
     from ..errors import InputError
 
+    from ..trial import DUPLICATE_OF
+
     trials = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
               if t.value is not None]
+    # A duplicate's value is over its predecessor's samples too: keep only the last of each
+    # chain, or one measurement would count twice and look like a perfect repeat.
+    superseded = {t.user_attrs.get(DUPLICATE_OF) for t in trials}
+    trials = [t for t in trials if t.number not in superseded]
     axes = study_axes(trials)
     if param not in axes:
         known = ", ".join(axes) or "none yet"
