@@ -101,6 +101,22 @@ MYSQL_DEFAULT = "mysql+pymysql://tuner:tuner@127.0.0.1"
 
 
 @pytest.fixture
+def sql():
+    """sql(url, query) -> the rows: one engine, used and disposed of."""
+    import sqlalchemy
+
+    def run(url: str, query: str) -> list:
+        engine = sqlalchemy.create_engine(url)
+        try:
+            with engine.connect() as conn:
+                return conn.execute(sqlalchemy.text(query)).all()
+        finally:
+            engine.dispose()
+
+    return run
+
+
+@pytest.fixture
 def mysql_url():
     """A fresh, empty MariaDB/MySQL database for one test; dropped afterwards."""
     import uuid

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-import sqlalchemy
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,14 +41,10 @@ def test_demo_trials_complete_with_distinct_plausible_scores(demo_study):
     assert "correct:" in log and "total" in log
 
 
-def test_demo_trials_store_cpu_and_heap_profiles_of_go_containers(demo_study):
+def test_demo_trials_store_cpu_and_heap_profiles_of_go_containers(demo_study, sql):
     tmp, storage = demo_study
-    engine = sqlalchemy.create_engine(storage)
-    with engine.connect() as conn:
-        got = conn.execute(sqlalchemy.text(
-            "SELECT trial_id, container, source, COUNT(*) FROM tuner_profiles "
-            "GROUP BY trial_id, container, source")).all()
-    engine.dispose()
+    got = sql(storage, "SELECT trial_id, container, source, COUNT(*) FROM tuner_profiles "
+                       "GROUP BY trial_id, container, source")
     per_trial: dict[int, set] = {}
     for trial_id, container, source, count in got:
         assert count > 0

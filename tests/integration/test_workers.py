@@ -55,7 +55,7 @@ def write(tmp_path, study, image, nap="0.5"):
                                                                    nap=nap)))
 
 
-def test_two_workers_share_a_grid_exactly_once(busybox, tmp_path, storage_url, leftovers):
+def test_two_workers_share_a_grid_exactly_once(busybox, tmp_path, storage_url, leftovers, sql):
     write(tmp_path, "shared", busybox)
     workers = [start(tmp_path, storage_url, "--sampler", "grid") for _ in range(2)]
     for w in workers:
@@ -66,12 +66,8 @@ def test_two_workers_share_a_grid_exactly_once(busybox, tmp_path, storage_url, l
     assert len(trials) == 12 and set(points.values()) == {1}, points
     assert all(t.state.name == "COMPLETE" for t in trials)
     # Both workers did some of the work (each container is labelled with its worker).
-    engine = sqlalchemy.create_engine(storage_url)
-    with engine.connect() as conn:
-        rows = conn.execute(sqlalchemy.text(
-            "SELECT trial_id, container, exit_code, killed, started_at, ended_at, seconds, "
-            "log_bytes, log_path, log_tail FROM tuner_runs")).all()
-    engine.dispose()
+    rows = sql(storage_url, "SELECT trial_id, container, exit_code, killed, started_at, "
+                            "ended_at, seconds, log_bytes, log_path, log_tail FROM tuner_runs")
     # Every container of every trial has its row: the client exited 0, the server was killed.
     assert len(rows) == 24
     by_container = Counter(r.container for r in rows)
@@ -155,7 +151,7 @@ def test_connection_dropped_between_trials(busybox, tmp_path, mysql_url):
     assert [t.state.name for t in trials] == ["COMPLETE"] * 4
 
 
-def test_optuna_reads_the_study_and_delete_cascades(busybox, tmp_path, storage_url):
+def test_optuna_reads_the_study_and_delete_cascades(busybox, tmp_path, storage_url, sql):
     write(tmp_path, "readable", busybox, nap="0")
     finish(start(tmp_path, storage_url, "--n-trials", "2"))
     optuna_cli = os.path.join(os.path.dirname(sys.executable), "optuna")
@@ -173,10 +169,7 @@ def test_optuna_reads_the_study_and_delete_cascades(busybox, tmp_path, storage_u
         # rows the next time it opens the database.
         subprocess.run([sys.executable, "-m", "tuner", "studies", "--storage", storage_url],
                        check=True, capture_output=True)
-    engine = sqlalchemy.create_engine(storage_url)
-    with engine.connect() as conn:
-        assert conn.execute(sqlalchemy.text("SELECT COUNT(*) FROM tuner_runs")).scalar() == 0
-    engine.dispose()
+    assert sql(storage_url, "SELECT COUNT(*) FROM tuner_runs")[0][0] == 0
 
 
 def test_optuna_dashboard_reads_the_study(busybox, tmp_path, storage_url):
