@@ -104,3 +104,20 @@ def test_paired_ratio_and_its_interval():
     assert pair["ci"][0] < 0.5 and pair["ci"][1] > 1.5
     assert paired([T(3, -1.0, 1), T(9, 2.0, 1)], {"x": 3}, {"x": 9}) is None
     assert paired(trials, {"x": 3}, {"x": 4}) is None
+
+
+def test_the_default_in_the_top_k_is_ranked_side_by_side_too():
+    # The default (x=9) is made the best: it is among the configurations confirmed, its
+    # ratio to itself is 1, and the others are ranked on their side-by-side ratios to it.
+    def f(params: dict, trial: object) -> float:
+        return 0.5 if params["x"] == 9 else truth(params["x"])
+
+    study = _study(f)
+    confirm_top(study, _space(), f, top=3, runs=3, seed=4)
+    summary = study.user_attrs["confirmed"]
+    assert summary["winner"]["params"] == {"x": 9}
+    assert summary["vs_baseline"] == {"rounds": 3, "ratio": 1.0, "median_ratio": 1.0,
+                                      "ci": None}
+    assert summary["runner_up"]["params"] == {"x": 3}
+    assert summary["runner_up"]["vs_baseline"]["ratio"] == pytest.approx(2.0)
+    assert "the default configuration is itself the best" in "\n".join(verdict(summary))

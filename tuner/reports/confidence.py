@@ -69,6 +69,17 @@ def paired(trials: list[Any], a: dict[str, Any], b: dict[str, Any]) -> dict[str,
             "ci": [math.exp(ci[0]), math.exp(ci[1])] if ci else None}
 
 
+def _itself(trials: list[Any], params: dict[str, Any]) -> dict[str, Any] | None:
+    """The baseline against itself: a ratio of 1 in every round it ran in."""
+    from ..optimize import CONFIRM_ROUND
+
+    rounds = {t.user_attrs[CONFIRM_ROUND] for t in trials
+              if CONFIRM_ROUND in t.user_attrs and config_key(t.params) == config_key(params)}
+    if not rounds:
+        return None
+    return {"rounds": len(rounds), "ratio": 1.0, "median_ratio": 1.0, "ci": None}
+
+
 def _apart(pair: dict[str, Any] | None) -> bool | None:
     """Does a paired interval exclude "no difference"? None without an interval."""
     if not pair or not pair["ci"]:
@@ -132,7 +143,11 @@ def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, An
         d = describe([t.value for t in chosen], [t.number for t in chosen], params)
         d["measured_on"] = on
         d["pooled_median"] = statistics.median(t.value for t in same)
-        d["vs_baseline"] = paired(trials, params, baseline["params"]) if baseline else None
+        d["vs_baseline"] = None
+        if baseline and config_key(params) == config_key(baseline["params"]):
+            d["vs_baseline"] = _itself(trials, params)  # the default made the top K
+        elif baseline:
+            d["vs_baseline"] = paired(trials, params, baseline["params"])
         described.append(d)
     if not described:
         return None
@@ -188,7 +203,9 @@ def verdict(summary: dict[str, Any]) -> list[str]:
         else:
             lines.append(f"against {against}: NOT distinguishable, more confirmation rounds "
                          f"(--confirm-runs) would tell")
-    if b:
+    if b and config_key(w["params"]) == config_key(b["params"]):
+        lines.append("the default configuration is itself the best: nothing measured beat it")
+    elif b:
         vs = summary.get("vs_baseline")
         change = summary.get("change_vs_baseline")
         if vs:
