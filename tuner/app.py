@@ -10,17 +10,30 @@ from .errors import InputError
 from .job import Job, load_job
 from .optimize import SAMPLERS, TrialEvent
 from .space import Space
+from .templates import Templates
 
 
 @dataclass
 class Validated:
     job: Job
     space: Space
+    templates: Templates
+
+    @property
+    def files(self) -> list[tuple[str, str, str]]:
+        """(container, path inside it, where its text comes from) for every rendered file."""
+        return [(cname, path, f.template or "content:")
+                for cname, c in self.job.spec.containers.items() for path, f in c.files.items()]
 
 
 def validate(path: str) -> Validated:
+    """Load a job, its search space and its templates, rendered once with the default
+    configuration: every mistake is found here, before Docker or a database is touched."""
     job = load_job(path)
-    return Validated(job, Space(job, job.source))
+    space = Space(job, job.source)
+    templates = Templates(job, job.line)
+    templates.check(space.values(space.defaults()))
+    return Validated(job, space, templates)
 
 
 @dataclass
@@ -60,8 +73,8 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
     from .runner.docker import DockerRunner
 
     o = options or Options()
-    job = load_job(path)
-    space = Space(job, job.source)
+    v = validate(path)
+    job, space = v.job, v.space
     if o.sampler not in SAMPLERS:
         raise InputError(f"--sampler: unknown sampler '{o.sampler}'; "
                          f"choose {', '.join(SAMPLERS)}")
@@ -94,7 +107,7 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
         # How trials measure (repeats, workload values): later runs of the study (--measure,
         # confirmations) measure the same way, so their numbers compare.
         s.set_user_attr(MEASURING, {"repeat": o.repeat, "workload": o.workload})
-        trial_fn = _worker_trials(job, space, runner, rdb, name, results, plan)
+        trial_fn = _worker_trials(v, runner, rdb, name, results, plan)
         ran = run_study(s, space, trial_fn, n_trials=n_trials, grid=grid, on_event=on_event,
                         timeout=o.timeout, target=o.target, rebaseline=o.rebaseline)
         if o.confirm:
@@ -134,8 +147,8 @@ def run_points(url: str, study: str, job_path: str, points: list[dict[str, Any]]
     from .optimize import run_study
     from .runner.docker import DockerRunner
 
-    job = load_job(job_path)
-    space = Space(job, job.source)
+    v = validate(job_path)
+    job, space = v.job, v.space
     _quiet_optuna()
     with DockerRunner(job, study) as runner:
         rdb = store.open_storage(url, heartbeat=True)
@@ -145,19 +158,18 @@ def run_points(url: str, study: str, job_path: str, points: list[dict[str, Any]]
         measuring = s.user_attrs.get(MEASURING) or {}
         plan = _plan(job, space, Options(repeat=measuring.get("repeat"),
                                          workload=measuring.get("workload")))
-        trial_fn = _worker_trials(job, space, runner, rdb, study, results, plan)
+        trial_fn = _worker_trials(v, runner, rdb, study, results, plan)
         return run_study(s, space, trial_fn, n_trials=len(points), grid=False,
                          on_event=on_event)
 
 
-def _worker_trials(job: Job, space: Space, runner: Any, rdb: Any, study: str, results: str,
-                   plan: Any):
+def _worker_trials(v: Validated, runner: Any, rdb: Any, study: str, results: str, plan: Any):
     from .storage.tables import ensure_tables
     from .trial import make_trial_function
 
     ensure_tables(rdb.engine)
-    return make_trial_function(job, space, runner, study, Path(results).resolve(), plan,
-                               engine=rdb.engine)
+    return make_trial_function(v.job, v.space, runner, study, Path(results).resolve(), plan,
+                               engine=rdb.engine, templates=v.templates)
 
 
 def best(storage: str | None, study: str | None, per_workload: bool = False

@@ -57,7 +57,9 @@ def validate(job: str, as_json: bool) -> None:
 
     v = app.validate(job)
     dims = [{"name": d.name, "env": d.env, "kind": d.kind, "role": d.role,
-             "values": d.values, "range": None if d.kind == "enum" else d.describe(),
+             "values": d.values if d.count is not None and d.count <= 1000 else None,
+             "count": d.count, "unit": d.unit,
+             "range": None if d.kind == "enum" else d.describe(),
              "default": d.default} for d in v.space.dims.values()]
     spec = v.job.spec
     if as_json:
@@ -69,10 +71,13 @@ def validate(job: str, as_json: bool) -> None:
     from rich.table import Table
 
     from .job.model import format_duration, format_size
+    from rich.markup import escape
+
+    from .space import MAX_GRID
 
     con = _console()
     obj = v.job.objective
-    source = f"regex {obj.regex!r}" if obj.regex else f"file {obj.file}"
+    source = escape(f"regex {obj.regex!r}") if obj.regex else f"file {obj.file}"
     con.print(f"[bold]{v.job.source}[/] is valid: study [bold]{v.job.name}[/], "
               f"{obj.direction} the score from {obj.container} ({source})")
     con.print("[bold]parameters[/]")
@@ -80,12 +85,13 @@ def validate(job: str, as_json: bool) -> None:
     for col in ("name", "env", "kind", "values", "count", "default"):
         t.add_column(col)
     for d in v.space.dims.values():
-        values = d.values
-        shown = d.describe() if d.kind != "enum" else ", ".join(map(str, values or []))
-        count = str(len(values)) if values is not None else "continuous"
+        shown = d.describe()
+        count = f"{d.count:,}" if d.count is not None else "continuous"
         kind = d.kind + (f" (workload: {v.space.workload[d.name]})" if d.role == "workload"
                          else "")
-        t.add_row(d.name, d.env, kind, shown, count, _fmt(d.default))
+        t.add_row(d.name, d.env, kind, shown, count,
+                  "-" if d.default is None else d.show(d.default) if d.kind != "enum"
+                  else _fmt(d.default))
     con.print(t)
     con.print("[bold]containers[/]")
     c = Table()
@@ -97,8 +103,15 @@ def validate(job: str, as_json: bool) -> None:
     con.print(c)
     size = v.space.grid_size
     end = f"when {spec.until} exits" if spec.until else "when all containers exit"
+    grid = f"{size:,} points" if size is not None else "none (a float range has no step)"
+    if size is not None and size > MAX_GRID:
+        grid += f" (too many for --sampler grid, over {MAX_GRID:,}: use TPE)"
     con.print(f"a trial ends {end}, or is killed after {format_duration(spec.timeout)}; "
-              f"grid: {size if size is not None else 'none (a float range has no step)'} points")
+              f"grid: {grid}")
+    if v.files:
+        con.print("[bold]files[/] (rendered per trial, mounted read-only)")
+        for cname, path, rel in v.files:
+            con.print(f"  {cname}:{path}  <- {rel}")
     job = v.job
     workloads = len(v.space.workload_points())
     runs = workloads * (job.warmup + job.repeat)

@@ -61,10 +61,8 @@ def measure(storage: str | None, study: str | None, param: str, *, steps: int = 
             results: str = "results",
             on_event: Callable[["TrialEvent"], None] = lambda e: None) -> int:
     """Run the sweep of `param` around the study's best trial; return how many trials ran."""
-    from .app import _existing_url
-    from .job import load_job
+    from .app import _existing_url, validate
     from .reports.effect import axis_of_dimension
-    from .space import Space
     from .storage import load_study, open_storage
 
     url = _existing_url(storage)
@@ -76,8 +74,7 @@ def measure(storage: str | None, study: str | None, param: str, *, steps: int = 
     if not Path(job_path).exists():
         raise InputError(f"--measure: the study's job file {job_path} is gone",
                          hint="restore it there; --measure runs the job's containers")
-    job = load_job(job_path)
-    space = Space(job, job.source)
+    space = validate(job_path).space
     if param not in space.knobs:
         raise InputError(f"--measure: '{param}' is not a knob of {job_path} "
                          f"(knobs: {', '.join(space.knobs)})")

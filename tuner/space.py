@@ -16,8 +16,11 @@ from .job import Job, env_name
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
 
-# Above this many points a grid is refused: it would take longer than anyone waits.
+# Above this many points a grid is refused: it would take longer than anyone waits (and each
+# point is a queued trial in the study).
 MAX_GRID = 100_000
+# A workload range with more values than this runs at its default unless --workload names some.
+MAX_WORKLOADS = 1_000
 
 
 @dataclass(frozen=True)
@@ -33,10 +36,24 @@ class Dimension:
     choices: tuple[Any, ...] | None = None
     default: Any = None
     decimals: int | None = None  # float steps: values are rounded to this many places
+    unit: str | None = None  # "bytes" | "seconds": how the job wrote the range's bounds
+
+    @property
+    def count(self) -> int | None:
+        """How many values this dimension can take (arithmetic, nothing listed), or None
+        when it is continuous."""
+        if self.kind == "enum":
+            return len(self.choices or ())
+        if self.kind == "int":
+            return (int(self.high) - int(self.low)) // int(self.step or 1) + 1
+        if self.step is None:
+            return None
+        return int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
 
     @property
     def values(self) -> list[Any] | None:
-        """Every value this dimension can take, or None when it is continuous."""
+        """Every value this dimension can take, or None when it is continuous. Lists them:
+        check `count` first on a range that may be large."""
         if self.kind == "enum":
             return list(self.choices or ())
         if self.kind == "int":
@@ -44,8 +61,20 @@ class Dimension:
             return list(range(int(self.low), int(self.high) + 1, step))
         if self.step is None:
             return None
-        n = int(math.floor((self.high - self.low) / self.step + 1e-9))
+        n = self.count - 1  # type: ignore[operator]
         return [self.clean(self.low + i * self.step) for i in range(n + 1)]
+
+    def show(self, value: Any) -> str:
+        """A value as a person reads it: sizes and durations with their unit."""
+        if self.unit == "bytes":
+            from .job.model import format_size
+
+            return format_size(int(value))
+        if self.unit == "seconds":
+            from .job.model import format_duration
+
+            return format_duration(float(value))
+        return f"{value:g}" if isinstance(value, float) else str(value)
 
     def clean(self, value: Any) -> Any:
         """Plain Python values, float steps without binary noise (0.30000000000000004 -> 0.3)."""
@@ -59,9 +88,9 @@ class Dimension:
     def describe(self) -> str:
         if self.kind == "enum":
             return ", ".join(map(str, self.choices or ()))
-        text = f"{self.low:g} .. {self.high:g}"
+        text = f"{self.show(self.low)} .. {self.show(self.high)}"
         if self.step is not None:
-            text += f" step {self.step:g}"
+            text += f" step {self.show(self.step)}"
         if self.log:
             text += " (log)"
         return text
@@ -82,7 +111,8 @@ class Space:
         """Every combination of workload values a configuration is measured on."""
         values = []
         for name, d in self.workloads.items():
-            allowed = d.values or [_default(d)]
+            allowed = d.values if (d.count or 0) <= MAX_WORKLOADS else None
+            allowed = allowed or [_default(d)]
             if chosen and name in chosen:
                 allowed = [d.clean(v) for v in chosen[name]]
             values.append(allowed)
@@ -95,27 +125,24 @@ class Space:
 
     @property
     def grid_size(self) -> int | None:
-        sizes = [d.values for d in self]
-        if any(v is None for v in sizes):
+        counts = [d.count for d in self]
+        if any(c is None for c in counts):
             return None
-        return math.prod(len(v) for v in sizes)  # type: ignore[arg-type]
+        return math.prod(counts)  # type: ignore[arg-type]
 
     def grid(self) -> dict[str, list[Any]]:
         """Values per parameter for an exhaustive grid; a job error where there is no grid."""
-        out: dict[str, list[Any]] = {}
         for d in self:
-            values = d.values
-            if values is None:
+            if d.count is None:
                 raise JobError(self.source, f"parameters.{d.name}.range",
                                f"a float range without a step has no grid; add step: to it, "
                                f"or use --sampler tpe")
-            out[d.name] = values
         size = self.grid_size or 0
         if size > MAX_GRID:
             raise JobError(self.source, "parameters",
                            f"the grid has {size} points (more than {MAX_GRID}); "
                            f"add steps or narrow ranges, or use --sampler tpe")
-        return out
+        return {d.name: d.values for d in self}  # type: ignore[misc]
 
     def grid_points(self) -> list[dict[str, Any]]:
         grid = self.grid()
@@ -148,6 +175,12 @@ class Space:
         """Environment values a run's containers get: one per knob and workload parameter."""
         values = {**self.workload, **(workload or {}), **params}
         return {self.dims[n].env: format_env(self.dims[n].clean(v)) for n, v in values.items()}
+
+    def values(self, params: dict[str, Any], workload: dict[str, Any] | None = None
+               ) -> dict[str, Any]:
+        """A run's value of every parameter, knobs and workload, by name (for templates)."""
+        values = {**self.workload, **(workload or {}), **params}
+        return {n: self.dims[n].clean(v) if n in self.dims else v for n, v in values.items()}
 
     def defaults(self) -> dict[str, Any]:
         """The configuration a person starts from: each `default:`, else the first value."""
@@ -194,7 +227,7 @@ def _dimension(name: str, p: Any) -> Dimension:
         # Optuna wants (high - low) divisible by step: drop the ragged top.
         high = r.min + ((r.max - r.min) // step) * step
         return Dimension(name, env, "int", p.role, low=r.min, high=high, step=step, log=r.log,
-                         default=p.default)
+                         default=p.default, unit=r.unit)
     low, high = float(r.min), float(r.max)
     step = float(r.step) if r.step is not None else None
     decimals = None
@@ -203,4 +236,4 @@ def _dimension(name: str, p: Any) -> Dimension:
         n = int(math.floor((high - low) / step + 1e-9))
         high = round(low + n * step, decimals)
     return Dimension(name, env, "float", p.role, low=low, high=high, step=step, log=r.log,
-                     default=p.default, decimals=decimals)
+                     default=p.default, decimals=decimals, unit=r.unit)

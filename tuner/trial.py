@@ -69,14 +69,19 @@ def combine(values: dict[str, float], kind: str, baseline: dict[str, float] | No
 
 
 def make_trial_function(job: Job, space: Space, runner: Any, study: str, results: Path,
-                        plan: Plan, engine: Any = None) -> Callable[[dict[str, Any], Any], float]:
+                        plan: Plan, engine: Any = None, templates: Any = None
+                        ) -> Callable[[dict[str, Any], Any], float]:
     from .collect.logs import write_logs, write_params
     from .collect.outcome import failure_reason
     from .collect.profiles import collect_profiles
     from .collect.score import extract_score
     from .optimize import BASELINE, WARNINGS
     from .runner import TrialContext
+    from .runner.specs import file_path
     from .storage.tables import add_profiles
+    from .templates import Templates
+
+    templates = templates or Templates(job)
 
     def one_run(params: dict[str, Any], workload: dict[str, Any], trial: Any, outdir: Path,
                 label: str | None, warnings: list[str]) -> float:
@@ -84,8 +89,16 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
         outdir.chmod(0o777)  # containers may write as any user
         env = space.env(params, workload)
         write_params(outdir, {**params, **workload}, env)
+        rendered = templates.render(space.values(params, workload))
+        for cname, r in rendered.items():  # kept: the exact config each run had
+            for path, text in r.files.items():
+                host = Path(file_path(str(outdir), cname, path))
+                host.parent.mkdir(parents=True, exist_ok=True)
+                host.write_text(text, encoding="utf-8")
+                host.chmod(0o644)
         done = runner.run(TrialContext(study=study, number=trial.number, env=env,
-                                       outdir=str(outdir), worker=runner.worker))
+                                       outdir=str(outdir), worker=runner.worker,
+                                       rendered=rendered))
         write_logs(done, outdir)
         summaries, found = collect_profiles(job, done, outdir)
         warnings.extend(done.warnings + found)

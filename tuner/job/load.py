@@ -39,19 +39,31 @@ def load_job(path: str | os.PathLike[str], environ: typing.Mapping[str, str] | N
 def parse_job(text: str, source: str = "<job>",
               environ: typing.Mapping[str, str] | None = None) -> Job:
     environ = os.environ if environ is None else environ
+    loader = _Loader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         raise JobError(source, None, f"not valid YAML: {problem}",
                        line=mark.line + 1 if mark else None) from None
+    except RecursionError:
+        raise JobError(source, None, "not valid YAML: nested too deeply") from None
+    finally:
+        loader.dispose()
     lines: dict[Path_, int] = {}
+    texts: dict[Path_, str] = {}
     if node is not None:
-        _collect_lines(node, (), lines)
+        try:
+            _collect_lines(node, (), lines, texts, [0])
+        except (_TooBig, RecursionError):
+            raise JobError(source, None, f"expands to more than {MAX_VALUES} values or nests "
+                                         f"too deeply (YAML aliases?); a job is never that "
+                                         f"big") from None
     if not isinstance(data, dict):
         raise JobError(source, None, "a job file is a mapping with parameters: and spec: at the top")
+    data = _as_written(data, texts)
 
     errors: list[JobError] = []
     data = _interpolate(data, (), environ, source, lines, errors)
@@ -65,7 +77,35 @@ def parse_job(text: str, source: str = "<job>",
     errors = list(_cross_checks(job, source, lines))
     if errors:
         raise _many(errors)
+    job = _read_templates(job, source, lines)
+    job._lines = lines
     return job
+
+
+def _read_templates(job: Job, source: str, lines: dict[Path_, int]) -> Job:
+    """A file's `template:` is read now, relative to the job file, so every trial renders the
+    same text and a missing file is a job error, not a failed trial."""
+    containers = {}
+    errors = []
+    for cname, c in job.spec.containers.items():
+        files = {}
+        for path, f in c.files.items():
+            if f.template is not None:
+                where = ("spec", "containers", cname, "files", path, "template")
+                try:
+                    text = (Path(source).parent / f.template).read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    reason = "no such file" if isinstance(exc, FileNotFoundError) else str(exc)
+                    errors.append(JobError(source, _dotted(where),
+                                           f"cannot read the template {f.template}: {reason}",
+                                           _line(lines, where)))
+                    continue
+                f = f.model_copy(update={"content": text})
+            files[path] = f
+        containers[cname] = c.model_copy(update={"files": files})
+    if errors:
+        raise _many(errors)
+    return job.model_copy(update={"spec": job.spec.model_copy(update={"containers": containers})})
 
 
 def env_name(name: str, inject_env: str | None) -> str:
@@ -83,16 +123,90 @@ def _many(errors: list[JobError]) -> JobError:
     return errors[0] if len(errors) == 1 else JobErrors(errors)
 
 
-def _collect_lines(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
+class _Loader(yaml.SafeLoader):
+    """YAML as a person means it: booleans are only true and false (YAML 1.2); `yes`, `no`,
+    `on` and `off` stay text, since the programs being tuned read them as text."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                              re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+# Aliases can make a small file expand into billions of values ("billion laughs"): a job
+# never needs more than this many.
+MAX_VALUES = 100_000
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _collect_lines(node: yaml.Node, path: Path_, out: dict[Path_, int],
+                   texts: dict[Path_, str], seen: list[int]) -> None:
+    """Line of every field, and the source text of every plain scalar (values as written)."""
+    seen[0] += 1
+    if seen[0] > MAX_VALUES:
+        raise _TooBig
     out.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                continue
             sub = path + (key.value,)
             out[sub] = key.start_mark.line + 1
-            _collect_lines(value, sub, out)
+            _collect_lines(value, sub, out, texts, seen)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _collect_lines(item, path + (i,), out)
+            _collect_lines(item, path + (i,), out, texts, seen)
+    elif isinstance(node, yaml.ScalarNode) and node.style is None:
+        texts[path] = node.value
+
+
+def _reads_back(value: Any, text: str) -> bool:
+    """Whether a typed YAML value prints back as the text the user wrote."""
+    if isinstance(value, bool):
+        return text.lower() in ("true", "false")
+    if isinstance(value, int):
+        return str(value) == text
+    if isinstance(value, float):
+        return repr(value) == text
+    return True
+
+
+def _as_written(data: dict[str, Any], texts: dict[Path_, str]) -> dict[str, Any]:
+    """Enum values, defaults, env values and command words keep the text the user wrote when
+    YAML's typing would change it (`1.10` is not 1.1, `0x10` is not 16). An enum is either all
+    typed (every value reads back) or all text, so that its values compare with each other."""
+    params = data.get("parameters")
+    for name, p in (params.items() if isinstance(params, dict) else ()):
+        if not isinstance(p, dict) or not isinstance(p.get("enum"), list):
+            continue
+        base = ("parameters", name)
+        items = [(v, texts.get(base + ("enum", i))) for i, v in enumerate(p["enum"])]
+        if all(t is None or _reads_back(v, t) for v, t in items):
+            continue
+        p["enum"] = [t if t is not None and isinstance(v, (bool, int, float)) else v
+                     for v, t in items]
+        t = texts.get(base + ("default",))
+        if t is not None and isinstance(p.get("default"), (bool, int, float)):
+            p["default"] = t
+    spec = data.get("spec")
+    containers = spec.get("containers") if isinstance(spec, dict) else None
+    for cname, c in (containers.items() if isinstance(containers, dict) else ()):
+        if not isinstance(c, dict):
+            continue
+        base = ("spec", "containers", cname)
+        for field in ("env", "command"):
+            value = c.get(field)
+            keys = value.keys() if isinstance(value, dict) else \
+                range(len(value)) if isinstance(value, list) else ()
+            for k in keys:
+                t = texts.get(base + (field, k))
+                if t is not None and isinstance(value[k], (bool, int, float)):
+                    value[k] = t
+    return data
 
 
 def _line(lines: dict[Path_, int], path: Path_) -> int | None:

@@ -25,8 +25,10 @@ NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 ENV_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+# A size with a unit: the unit is what tells a size from a plain number in a range.
+_UNIT_SIZE_RE = re.compile(r"^\s*\d+(?:\.\d+)?\s*(?:[kmgt](?:i?b)?|b)\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|min|m|h)")
 
 
 def parse_size(value: Any) -> Any:
@@ -59,7 +61,7 @@ def parse_duration(value: Any) -> Any:
         text = value.strip()
         parts = _DURATION_PART.findall(text)
         if parts and "".join(n + u for n, u in parts) == text:
-            scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+            scale = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600}
             return sum(float(n) * scale[u] for n, u in parts)
     raise ValueError(f"{value!r} is not a duration; write it like 20s, 5m or 1m30s")
 
@@ -68,6 +70,38 @@ def format_duration(seconds: float) -> str:
     if seconds >= 60 and seconds % 60 == 0:
         return f"{int(seconds // 60)}m"
     return f"{seconds:g}s"
+
+
+def range_number(value: Any, unit: str | None) -> Any:
+    """A range bound as written: a number, a size with a unit (bytes) or a duration (seconds).
+    `unit` is what the range's other bounds were written in, so that `1m` next to `8g` is a
+    size and next to `30s` a duration."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if unit != "seconds" and _UNIT_SIZE_RE.match(text):
+        return parse_size(text)
+    if unit != "bytes":
+        try:
+            seconds = parse_duration(text)
+        except ValueError:
+            pass
+        else:
+            return int(seconds) if float(seconds).is_integer() else seconds
+    raise ValueError(f"{value!r} is not a number, a size (like 512m or 8g) or a duration "
+                     f"(like 500ms, 30s or 5min)")
+
+
+def written_unit(values: list[Any]) -> str | None:
+    """'bytes' when a bound is written as a size, 'seconds' as a duration, else None."""
+    texts = [v.strip() for v in values if isinstance(v, str)]
+    if not texts:
+        return None
+    if all(_UNIT_SIZE_RE.match(t) for t in texts):
+        return "bytes"
+    if any(t.endswith(("ms", "s", "h", "min")) for t in texts):
+        return "seconds"
+    return "bytes" if any(_UNIT_SIZE_RE.match(t) for t in texts) else None
 
 
 Size = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
@@ -87,6 +121,24 @@ class Range(_Model):
     max: Number
     step: Annotated[Number, Field(gt=0)] | None = None
     log: StrictBool = False
+    # What the numbers count, when the bounds were written with units (1m..8g, 100ms..2s).
+    unit: Literal["bytes", "seconds"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _units(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        bounds = [data.get(k) for k in ("min", "max", "step")]
+        unit = data.get("unit") if data.get("unit") in ("bytes", "seconds") else \
+            written_unit(bounds)
+        if unit is None:
+            return data
+        out = dict(data, unit=unit)
+        for key in ("min", "max", "step"):
+            if key in data:
+                out[key] = range_number(data[key], unit)
+        return out
 
     @model_validator(mode="after")
     def _check(self) -> "Range":
@@ -109,6 +161,21 @@ class Parameter(_Model):
     enum: Annotated[list[Scalar], Field(min_length=1)] | None = None
     role: Literal["knob", "workload"] = "knob"
     default: Scalar | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_units(cls, data: Any) -> Any:
+        """A range's default may be written with the range's unit (`default: 128m`)."""
+        if not (isinstance(data, dict) and isinstance(data.get("default"), str)
+                and isinstance(data.get("range"), dict)):
+            return data
+        r = data["range"]
+        unit = r.get("unit") if r.get("unit") in ("bytes", "seconds") else written_unit(
+            [r.get("min"), r.get("max"), r.get("step"), data["default"]])
+        try:
+            return dict(data, default=range_number(data["default"], unit))
+        except ValueError:
+            return data  # reported as "not a number" with the field
 
     @model_validator(mode="after")
     def _one_kind(self) -> "Parameter":
@@ -137,6 +204,19 @@ class ProfileSpec(_Model):
     files: Annotated[str, Field(min_length=1)] | None = None  # a glob in the output directory
 
 
+class File(_Model):
+    """A config file rendered per trial and mounted read-only in the container."""
+
+    content: str | None = None  # the text, with {{ }} templates
+    template: Annotated[str, Field(min_length=1)] | None = None  # a file, relative to the job
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "File":
+        if (self.content is None) == (self.template is None):
+            raise ValueError("give either content: or template:, not both or neither")
+        return self
+
+
 class Container(_Model):
     image: Annotated[str, Field(min_length=1)]
     command: list[Union[str, StrictInt, StrictFloat]] | str | None = None
@@ -149,6 +229,8 @@ class Container(_Model):
     host_network: StrictBool = False
     docker_socket: StrictBool = False
     profile: ProfileSpec | None = None
+    # Path inside the container -> the file; its text is a template of the trial's values.
+    files: dict[Annotated[str, Field(pattern=r"^/.*[^/]$")], File] = {}
 
 
 class Spec(_Model):
@@ -193,10 +275,17 @@ class Job(_Model):
     warmup: Annotated[int, Field(ge=0, le=100)] = 0
     statistic: Literal["median", "mean"] = "median"
     _source: str = PrivateAttr("<job>")  # the file it came from, for error messages
+    _lines: dict[tuple[Any, ...], int] = PrivateAttr(default_factory=dict)  # field -> line
 
     @property
     def source(self) -> str:
         return self._source
+
+    def line(self, path: tuple[Any, ...]) -> int | None:
+        """The line of a field (or of its closest parent) in the job file."""
+        while path not in self._lines and path:
+            path = path[:-1]
+        return self._lines.get(path)
 
 
 # Score extraction used when the job names none: the last number the container prints.

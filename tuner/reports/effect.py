@@ -61,7 +61,7 @@ class Axis:
     def values(self) -> list[Any] | None:
         """Every value in order, or None when continuous."""
         if self.kind == "enum":
-            return sorted(self.choices) if self.ordered else list(self.choices)
+            return sorted(self.choices, key=float) if self.ordered else list(self.choices)
         if self.step is None and self.kind == "float":
             return None
         step = self.step or 1
@@ -516,7 +516,15 @@ def _quantile(sorted_values: Sequence[float], q: float) -> float:
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """Numbers, and enum values kept as written that are numbers (`1.10`, `1e3`)."""
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, str):
+        try:
+            return math.isfinite(float(v))
+        except ValueError:
+            return False
+    return isinstance(v, (int, float))
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -134,7 +134,11 @@ def _group(trials: list[Any], param: str, bins: int) -> list[tuple[Any, list[Any
 
 
 def _order(v: Any) -> tuple[int, Any]:
-    return (0, v) if isinstance(v, (int, float)) else (1, str(v))
+    """Numbers in order, enum values written as numbers (`1.10`) among them, then text."""
+    try:
+        return (0, float(v)) if not isinstance(v, bool) else (1, str(v))
+    except (TypeError, ValueError):
+        return (1, str(v))
 
 
 def _trial(study: Any, number: int) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ class TrialContext:
     env: dict[str, str]  # one variable per parameter
     outdir: str  # absolute host path of results/<study>/<number>
     worker: str
+    # container -> its command, env values and files with the trial's values in (templates)
+    rendered: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,17 @@ def network_name(study: str, worker: str) -> str:
     return _docker_safe(f"tuner-{study}-{worker}")
 
 
+def file_path(outdir: str, container: str, path: str) -> str:
+    """Where a container's rendered file is kept on the host: files/<container>/<its path>."""
+    return os.path.join(outdir, "files", container, path.lstrip("/"))
+
+
 def container_spec(job: Job, name: str, ctx: TrialContext, network: str | None) -> ContainerSpec:
     c: Container = job.spec.containers[name]
-    env = {k: _env_text(v) for k, v in c.env.items()}
+    rendered = ctx.rendered.get(name)
+    env = dict(rendered.env) if rendered else {k: _env_text(v) for k, v in c.env.items()}
     env.update(ctx.env)  # the load step already refused clashes between the two
-    command: Any = c.command
+    command: Any = rendered.command if rendered else c.command
     if isinstance(command, list):
         command = [str(part) for part in command]  # exec form: no shell sees the values
 
@@ -74,6 +83,8 @@ def container_spec(job: Job, name: str, ctx: TrialContext, network: str | None) 
         binds[ctx.outdir] = {"bind": c.output, "mode": "rw"}
     if c.docker_socket:
         binds[DOCKER_SOCKET] = {"bind": DOCKER_SOCKET, "mode": "rw"}
+    for path in c.files:
+        binds[file_path(ctx.outdir, name, path)] = {"bind": path, "mode": "ro"}
     if binds:
         host["binds"] = binds
     if c.host_network:

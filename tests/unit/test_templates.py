@@ -1,0 +1,251 @@
+"""Knobs into real systems: templates in command, env and files; values as written; ranges of
+any size, with units. Pure: no Docker."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tuner import app
+from tuner.errors import JobError, TrialFailed
+from tuner.job import parse_job
+from tuner.runner.specs import TrialContext, container_spec, file_path
+from tuner.space import Space
+from tuner.templates import Templates, duration, size
+
+
+def load(text: str, tmp_path: Path, **files: str) -> app.Validated:
+    for name, content in files.items():
+        (tmp_path / name).write_text(content)
+    path = tmp_path / "job.yaml"
+    path.write_text(textwrap.dedent(text))
+    return app.validate(str(path))
+
+
+def error(text: str, tmp_path: Path, **files: str) -> str:
+    with pytest.raises(JobError) as exc:
+        load(text, tmp_path, **files)
+    return exc.value.message
+
+
+JOB = """
+parameters:
+  sharedBuffers: {range: {min: 16m, max: 2g, step: 16m}, default: 128m}
+  journal: {enum: [delete, truncate, wal, memory, off], default: off}
+  ratio: {enum: [1.10, 1.2, 4g]}
+spec:
+  containers:
+    db:
+      image: x
+      command: ["postgres", "-c", "shared_buffers={{ sharedBuffers | size('MB') }}",
+                "-c", "journal={{ journal }}"]
+      env: {PGOPTIONS: "-c ratio={{ ratio }}", FIXED: off, HOME: "${HOME:-/root}"}
+      files:
+        /etc/app.conf: {content: "{% if journal == 'off' %}fast{% else %}safe{% endif %}\\n"}
+        /etc/pg/extra.conf: {template: extra.conf.j2}
+"""
+
+
+def rendered(validated: app.Validated, **params):
+    values = validated.space.values({**validated.space.defaults(), **params})
+    return validated.templates.render(values)
+
+
+def test_templates_render_command_env_and_files(tmp_path):
+    v = load(JOB, tmp_path, **{"extra.conf.j2": "work_mem = {{ (sharedBuffers // 4) | size }}\n"})
+    r = rendered(v, sharedBuffers=256 * 2**20, journal="wal")["db"]
+    assert r.command == ["postgres", "-c", "shared_buffers=256MB", "-c", "journal=wal"]
+    assert r.env["PGOPTIONS"] == "-c ratio=1.10"
+    assert r.env["FIXED"] == "off"
+    assert r.env["HOME"]  # ${VAR} still reads the host environment, at load
+    assert r.files == {"/etc/app.conf": "safe\n", "/etc/pg/extra.conf": "work_mem = 64m\n"}
+    assert rendered(v)["db"].files["/etc/app.conf"] == "fast\n"
+
+
+def test_string_command_is_rendered_too(tmp_path):
+    v = load("""
+        parameters: {n: {range: {min: 1, max: 9}, default: 3}}
+        spec: {containers: {s: {image: x, command: "run --n {{ n * 2 }}"}}}
+    """, tmp_path)
+    assert rendered(v)["s"].command == "run --n 6"
+
+
+def test_rendered_files_are_mounted_read_only_from_the_trial_folder(tmp_path):
+    v = load(JOB, tmp_path, **{"extra.conf.j2": "x\n"})
+    r = rendered(v)
+    ctx = TrialContext(study="s", number=3, env={"JOURNAL": "off"}, outdir="/res/s/3",
+                       worker="w", rendered=r)
+    spec = container_spec(v.job, "db", ctx, None)
+    assert spec.host_config["binds"][file_path("/res/s/3", "db", "/etc/app.conf")] == \
+        {"bind": "/etc/app.conf", "mode": "ro"}
+    assert file_path("/res/s/3", "db", "/etc/app.conf") == "/res/s/3/files/db/etc/app.conf"
+    assert spec.create["command"][2] == "shared_buffers=128MB"
+    assert spec.create["environment"]["JOURNAL"] == "off"  # parameters stay env values too
+
+
+def test_unknown_name_is_a_job_error_with_line_and_hint(tmp_path):
+    msg = error("""
+        parameters: {sharedBuffers: {range: {min: 1, max: 9}}}
+        spec:
+          containers:
+            db:
+              image: x
+              command: ["pg", "-c", "sb={{ sharedBufers }}"]
+    """, tmp_path)
+    assert "job.yaml:7: spec.containers.db.command.2: unknown name 'sharedBufers'" in msg
+    assert "did you mean 'sharedBuffers'?" in msg
+
+
+def test_unknown_name_in_a_template_file_names_that_file_and_its_line(tmp_path):
+    msg = error(JOB, tmp_path, **{"extra.conf.j2": "a = 1\nb = {{ nope }}\n"})
+    assert "spec.containers.db.files./etc/pg/extra.conf.template" in msg
+    assert "extra.conf.j2:2: unknown name 'nope'" in msg
+
+
+def test_template_syntax_error_and_missing_template_file(tmp_path):
+    msg = error(JOB.replace("journal={{ journal }}", "journal={{ journal "), tmp_path,
+                **{"extra.conf.j2": "x"})
+    assert "spec.containers.db.command.4: template does not parse" in msg
+    (tmp_path / "extra.conf.j2").unlink()
+    msg = error(JOB, tmp_path)
+    assert "files./etc/pg/extra.conf.template: cannot read the template extra.conf.j2: " \
+           "no such file" in msg
+
+
+def test_a_template_that_fails_on_one_trial_fails_that_trial(tmp_path):
+    v = load("""
+        parameters: {n: {range: {min: 0, max: 3}, default: 1}}
+        spec: {containers: {s: {image: x, command: ["x", "{{ 10 // n }}"]}}}
+    """, tmp_path)
+    assert rendered(v, n=2)["s"].command == ["x", "5"]
+    with pytest.raises(TrialFailed, match=r"template spec.containers.s.command.1: .*"
+                                          r"ZeroDivisionError"):
+        rendered(v, n=0)
+
+
+def test_templates_are_sandboxed(tmp_path):
+    msg = error("""
+        parameters: {n: {range: {min: 0, max: 3}}}
+        spec: {containers: {s: {image: x, command: ["{{ n.__class__.__mro__ }}"]}}}
+    """, tmp_path)
+    assert "spec.containers.s.command.0" in msg
+
+
+@pytest.mark.parametrize("written", ["on", "off", "yes", "no", "y", "n", "1.10", "4g", "0x10",
+                                     "1e3", "010", "1_000", ".5", "1:30", "~x"])
+def test_values_as_written(written, tmp_path):
+    v = load(f"""
+        parameters: {{v: {{enum: [{written}, other]}}, n: {{enum: [1, 2.5, true]}}}}
+        spec:
+          containers:
+            s: {{image: x, command: [echo, "{{{{ v }}}}", {written}], env: {{E: {written}}}}}
+    """, tmp_path)
+    assert v.space.dims["v"].choices == (written, "other")
+    assert v.space.env({"v": written, "n": 1})["V"] == written
+    r = rendered(v, v=written)["s"]
+    assert r.command == ["echo", written, written] and r.env["E"] == written
+    # Values that read back as written stay typed; booleans only from true/false.
+    assert v.space.dims["n"].choices == (1, 2.5, True)
+    assert v.space.env({"v": written, "n": True})["N"] == "true"
+
+
+def test_numeric_enum_as_written_keeps_its_default_and_sorts_as_numbers(tmp_path):
+    from tuner.reports.effect import axis_of_dimension
+
+    v = load("""
+        parameters: {ver: {enum: [1.10, 1.9, 1.2], default: 1.10}}
+        spec: {containers: {s: {image: x}}}
+    """, tmp_path)
+    d = v.space.dims["ver"]
+    assert d.choices == ("1.10", "1.9", "1.2") and v.space.defaults() == {"ver": "1.10"}
+    assert axis_of_dimension(d).values() == ["1.10", "1.2", "1.9"]
+    assert axis_of_dimension(d).ordered
+
+
+def test_yaml_1_1_booleans_are_text_and_strict_bool_fields_say_so(tmp_path):
+    msg = error("""
+        parameters: {n: {range: {min: 0, max: 3}}}
+        spec: {containers: {s: {image: x, privileged: yes}}}
+    """, tmp_path)
+    assert "spec.containers.s.privileged" in msg and "'yes'" in msg
+
+
+def test_a_byte_range_is_instant_and_states_its_size(tmp_path):
+    t0 = time.perf_counter()
+    v = load("""
+        parameters:
+          cache: {range: {min: 1048576, max: 8589934592, log: true}}
+          other: {range: {min: 0, max: 100000000000}}
+        spec: {containers: {s: {image: x}}}
+    """, tmp_path)
+    assert v.space.dims["cache"].count == 8589934592 - 1048576 + 1
+    assert v.space.grid_size == (8589934592 - 1048576 + 1) * 100000000001
+    with pytest.raises(JobError, match=r"the grid has \d+ points .*use --sampler tpe"):
+        v.space.grid()
+    assert time.perf_counter() - t0 < 1.0
+    dist = v.space.distributions()["cache"]
+    assert (dist.low, dist.high, dist.log) == (1048576, 8589934592, True)
+
+
+def test_sizes_and_durations_in_ranges(tmp_path):
+    v = load("""
+        parameters:
+          buf: {range: {min: 1m, max: 8g, step: 1m}, default: 128m}
+          wait: {range: {min: 30s, max: 5min, step: 30s}, default: 1min}
+          lat: {range: {min: 100ms, max: 2s}}
+          plain: {range: {min: 1, max: 8}}
+        spec:
+          containers:
+            s: {image: x, command: ["{{ buf | size }}", "{{ wait | duration }}",
+                                    "{{ wait | duration('min') }}", "{{ buf | size('kB') }}"]}
+    """, tmp_path)
+    buf, wait, lat = (v.space.dims[n] for n in ("buf", "wait", "lat"))
+    assert (buf.kind, buf.low, buf.high, buf.step, buf.unit) == \
+        ("int", 2**20, 8 * 2**30, 2**20, "bytes")
+    assert buf.count == 8192 and buf.default == 128 * 2**20
+    assert (wait.kind, wait.low, wait.high, wait.step, wait.unit) == \
+        ("int", 30, 300, 30, "seconds")
+    assert (lat.kind, lat.low, lat.high, lat.unit) == ("float", 0.1, 2.0, "seconds")
+    assert buf.describe() == "1m .. 8g step 1m" and wait.describe() == "30s .. 5m step 30s"
+    assert rendered(v)["s"].command == ["128m", "60s", "1min", "131072kB"]
+    assert v.space.dims["plain"].unit is None
+
+
+def test_size_and_duration_filters():
+    assert size(8 * 2**30) == "8g" and size(1536 * 2**20) == "1536m" and size(1000) == "1000"
+    assert size(3 * 2**20, "MB") == "3MB" and size("4g", "GB") == "4GB"
+    assert size(2**20 + 2**19, "MB") == "1.5MB"
+    assert duration(90) == "90s" and duration(0.25, "ms") == "250ms" and duration(7200, "h") == "2h"
+    with pytest.raises(ValueError, match="unknown unit"):
+        size(1, "parsecs")
+
+
+def test_bad_units_are_job_errors(tmp_path):
+    msg = error("""
+        parameters: {buf: {range: {min: 1m, max: lots}}}
+        spec: {containers: {s: {image: x}}}
+    """, tmp_path)
+    assert "parameters.buf.range" in msg and "'lots'" in msg
+
+
+def test_alias_bombs_are_bounded():
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for i in range(1, 9):
+        bomb += f"{chr(97 + i)}: &{chr(97 + i)} [" + ", ".join([f"*{chr(96 + i)}"] * 10) + "]\n"
+    t0 = time.perf_counter()
+    with pytest.raises(JobError, match="expands to more than 100000 values"):
+        parse_job(bomb + "parameters: *i\nspec: {}\n", "bomb.yaml")
+    assert time.perf_counter() - t0 < 1.0
+
+
+def test_jobs_without_templates_render_their_plain_values(tmp_path):
+    v = load("""
+        parameters: {n: {range: {min: 1, max: 9}}}
+        spec: {containers: {s: {image: x, command: [run, 3], env: {A: 1.50, B: true}}}}
+    """, tmp_path)
+    r = Templates(v.job).render(v.space.values({"n": 1}))["s"]
+    assert r.command == ["run", "3"] and r.env == {"A": "1.50", "B": "true"}
+    assert Space(v.job).env({"n": 1}) == {"N": "1"}

@@ -1,0 +1,219 @@
+"""Templates: `{{ expression }}` in a container's command, env values and files, rendered per
+trial from the trial's parameter values (Jinja2, sandboxed; an unknown name is an error).
+
+Pure: a job and a trial's values in, strings out. Compiled once per job; `check` renders every
+template with the default configuration, so `tuner validate` finds a bad one before any trial.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .errors import JobError, TrialFailed
+from .job import Job
+from .job.model import format_size, parse_size
+
+_UNIT_BYTES = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+def is_template(text: Any) -> bool:
+    return isinstance(text, str) and ("{{" in text or "{%" in text or "{#" in text)
+
+
+def size(value: Any, unit: str | None = None) -> str:
+    """`{{ x | size }}` -> '8g'; `{{ x | size('MB') }}` -> '8192MB' (1024-based, as written)."""
+    n = parse_size(value)
+    if unit is None:
+        return format_size(n)
+    factor = _UNIT_BYTES.get(unit[:1].lower() if unit[:1].lower() in "kmgt" else unit.lower())
+    if factor is None:
+        raise ValueError(f"size: unknown unit {unit!r} (use B, kB, MB, GB, TB or k, m, g, t)")
+    return _count(n / factor) + unit
+
+
+def duration(value: Any, unit: str | None = None) -> str:
+    """`{{ t | duration }}` -> '90s'; `{{ t | duration('ms') }}` -> '90000ms'."""
+    from .job.model import parse_duration
+
+    seconds = parse_duration(value)
+    unit = unit or "s"
+    factor = _UNIT_SECONDS.get(unit)
+    if factor is None:
+        raise ValueError(f"duration: unknown unit {unit!r} (use ms, s, min, h or d)")
+    return _count(seconds / factor) + unit
+
+
+def _count(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.6g}"
+
+
+def _finalize(value: Any) -> Any:
+    # A boolean reaches the program as the job wrote it, not as Python's True.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def _environment() -> Any:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True,
+                                        autoescape=False, finalize=_finalize)
+    env.filters["size"] = size
+    env.filters["duration"] = duration
+    return env
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One container's command, env values and files for one trial."""
+
+    command: list[str] | str | None
+    env: dict[str, str]
+    files: dict[str, str] = field(default_factory=dict)  # path in the container -> text
+
+
+@dataclass(frozen=True)
+class _Where:
+    field: tuple[Any, ...]  # the job's field path
+    file: str | None = None  # a template file, when the text came from one
+
+
+class Templates:
+    """A job's templates, compiled once; `render` gives every container's texts for a trial."""
+
+    def __init__(self, job: Job, line: Callable[[tuple[Any, ...]], int | None] | None = None):
+        self.job = job
+        self._line = line or (lambda path: None)
+        self._env = _environment() if self._any(job) else None
+        self._compiled: dict[tuple[Any, ...], Any] = {}
+        for where, text in self._texts():
+            if is_template(text):
+                self._compiled[where.field] = self._compile(where, text)
+
+    @staticmethod
+    def _any(job: Job) -> bool:
+        for c in job.spec.containers.values():
+            if c.files:
+                return True
+            words = c.command if isinstance(c.command, list) else [c.command]
+            if any(is_template(w) for w in [*words, *c.env.values()]):
+                return True
+        return False
+
+    def _texts(self):
+        for cname, c in self.job.spec.containers.items():
+            base = ("spec", "containers", cname)
+            if isinstance(c.command, list):
+                for i, word in enumerate(c.command):
+                    yield _Where(base + ("command", i)), word
+            elif c.command is not None:
+                yield _Where(base + ("command",)), c.command
+            for key, value in c.env.items():
+                yield _Where(base + ("env", key)), value
+            for path, f in c.files.items():
+                where = ("files", path, "template" if f.template else "content")
+                yield _Where(base + where, f.template), f.content or ""
+
+    def _compile(self, where: _Where, text: str) -> Any:
+        from jinja2 import TemplateSyntaxError
+
+        try:
+            return self._env.from_string(text)
+        except TemplateSyntaxError as exc:
+            raise self._error(where, f"template does not parse: {exc.message}",
+                              exc.lineno) from None
+
+    def _error(self, where: _Where, message: str, lineno: int | None = None) -> JobError:
+        dotted = ".".join(str(p) for p in where.field)
+        if where.file:  # the template file's own line
+            return JobError(f"{self.job.source}", dotted,
+                            f"{where.file}:{lineno}: {message}" if lineno else
+                            f"{where.file}: {message}", self._line(where.field))
+        return JobError(self.job.source, dotted, message, self._line(where.field))
+
+    def check(self, values: dict[str, Any]) -> None:
+        """Render every template with these values (the defaults); a JobError for the first
+        that fails, with the unknown name and what it may have meant."""
+        for where, _ in self._texts():
+            if where.field in self._compiled:
+                try:
+                    self._render(where.field, values)
+                except Exception as exc:  # noqa: BLE001 - any error of the user's expression
+                    raise self._error(where, _explain(exc, values), _lineno(exc)) from None
+
+    def render(self, values: dict[str, Any]) -> dict[str, Rendered]:
+        """Every container's command, env values and files for a trial with these values; a
+        template that fails on them fails the trial, with the field and the reason."""
+        out: dict[str, Rendered] = {}
+        for cname, c in self.job.spec.containers.items():
+            base = ("spec", "containers", cname)
+            try:
+                if isinstance(c.command, list):
+                    command: Any = [self._text(base + ("command", i), w, values)
+                                    for i, w in enumerate(c.command)]
+                elif c.command is not None:
+                    command = self._text(base + ("command",), c.command, values)
+                else:
+                    command = None
+                env = {k: self._text(base + ("env", k), v, values) for k, v in c.env.items()}
+                files = {p: self._text(base + ("files", p, "template" if f.template
+                                                else "content"), f.content or "", values)
+                         for p, f in c.files.items()}
+            except _Failed as exc:
+                raise TrialFailed(f"template {exc.field}: {exc.reason}") from None
+            out[cname] = Rendered(command, env, files)
+        return out
+
+    def _text(self, path: tuple[Any, ...], raw: Any, values: dict[str, Any]) -> str:
+        if path not in self._compiled:
+            return _plain(raw)
+        try:
+            return self._render(path, values)
+        except Exception as exc:  # noqa: BLE001 - any error of the user's expression
+            raise _Failed(".".join(map(str, path)), _explain(exc, values)) from None
+
+    def _render(self, path: tuple[Any, ...], values: dict[str, Any]) -> str:
+        context = {"params": dict(values), **values}
+        return self._compiled[path].render(context)
+
+
+class _Failed(Exception):
+    def __init__(self, field: str, reason: str):
+        super().__init__(reason)
+        self.field, self.reason = field, reason
+
+
+def _plain(value: Any) -> str:
+    return _finalize(value) if isinstance(value, bool) else str(value)
+
+
+def _lineno(exc: Exception) -> int | None:
+    """The template line an error happened on, from Jinja's rewritten traceback."""
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _explain(exc: Exception, values: dict[str, Any]) -> str:
+    from jinja2 import UndefinedError
+
+    if isinstance(exc, UndefinedError):
+        text = exc.message or str(exc)
+        name = text.split("'")[1] if text.count("'") >= 2 and text.endswith("is undefined") \
+            else None
+        if name is not None:
+            hint = difflib.get_close_matches(name, list(values), n=1)
+            tail = f"; did you mean '{hint[0]}'?" if hint else \
+                f"; parameters: {', '.join(values) or 'none'}"
+            return f"unknown name '{name}' in template{tail}"
+        return f"template: {text}"
+    return f"template failed: {type(exc).__name__}: {exc}"
