@@ -153,3 +153,19 @@ def tracelog_images(docker_client) -> None:
         need("Go toolchain", "apt-get install golang-go")
     subprocess.run([str(ROOT / "jobs" / "tracelog" / "build.sh")], check=True,
                    capture_output=True, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def sqlite_image(docker_client) -> str:
+    """Debian's sqlite3 shell in an image FROM scratch (tests/images/sqlite/build.sh)."""
+    out = subprocess.run([str(ROOT / "tests" / "images" / "sqlite" / "build.sh")], check=True,
+                         capture_output=True, text=True, timeout=600)
+    return out.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def postgres_image(docker_client) -> str:
+    """PostgreSQL 15 and pgbench from Debian's packages, FROM scratch (jobs/postgres/build.sh)."""
+    out = subprocess.run([str(ROOT / "jobs" / "postgres" / "build.sh")], check=True,
+                         capture_output=True, text=True, timeout=900)
+    return out.stdout.strip().splitlines()[-1]
