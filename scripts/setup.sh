@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything tuner, its demo and its tests need on a Debian machine, idempotently:
-# Debian packages (Docker engine, busybox-static, Go, Python venv), a running dockerd,
-# the Python package in .venv, and the images the demo and the tests run (built FROM scratch).
+# Debian packages (Docker engine, busybox-static, Go, Python venv, and postgresql-15 through
+# jobs/postgres/build.sh), a running dockerd, the Python package in .venv, and the images
+# the demo and the tests run (built FROM scratch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,4 +62,6 @@ say "installing tuner into .venv"
 say "building images (FROM scratch, no registry)"
 tests/images/busybox/build.sh >/dev/null
 jobs/tracelog/build.sh >/dev/null
+# Installs Debian's postgresql-15 first when missing (no cluster created or started).
+jobs/postgres/build.sh >/dev/null
 say "ready: .venv/bin/tuner --help"

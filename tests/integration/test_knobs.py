@@ -4,6 +4,7 @@ PostgreSQL through -c flags and a rendered postgresql.conf, measured by pgbench.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -36,3 +37,32 @@ def test_sqlite_off_reaches_sqlite3_as_off_and_the_script_is_kept(sqlite_image, 
     assert rows[0]["params"]["journal"] == "off" and rows[0]["state"] == "COMPLETE"
     assert all(isinstance(r["params"]["cacheSize"], int) for r in rows)
     leftovers("sq")
+
+
+def test_a_real_postgresql_trial(postgres_image, run_cli, tmp_path, capsys, monkeypatch,
+                                 leftovers):
+    """jobs/postgres.yaml as shipped, shortened: knobs through -c flags and a rendered
+    postgresql.conf reach the server (pg_settings says so), pgbench's tps is the score."""
+    shutil.copytree(ROOT / "jobs" / "postgres", tmp_path / "postgres")
+    job = (ROOT / "jobs" / "postgres.yaml").read_text().replace("name: postgres", "name: pgt")
+    job = job.replace("synchronousCommit: {enum: [on, off, local], default: on}",
+                      "synchronousCommit: {enum: [on, off, local], default: off}")
+    (tmp_path / "postgres.yaml").write_text(job)
+    monkeypatch.setenv("PGBENCH_SECONDS", "2")
+    monkeypatch.setenv("PGBENCH_SCALE", "1")
+    assert run_cli("optimize", "postgres.yaml", "--n-trials", "1", "--workload", "clients=8",
+                   "--json") == 0
+    best = json.loads(capsys.readouterr().out)
+    assert best["value"] > 50  # transactions per second
+    assert best["params"]["synchronousCommit"] == "off" and best["params"]["walBuffers"] == -1
+
+    trial = tmp_path / "results" / "pgt" / "0"
+    conf = (trial / "files" / "db" / "etc" / "tuner" / "postgresql.conf").read_text()
+    assert "shared_buffers = 128MB\n" in conf and "work_mem = 4096kB\n" in conf
+    log = (trial / "bench.log").read_text()
+    assert "  shared_buffers = 128MB [configuration file]" in log
+    assert "  max_wal_size = 1GB [configuration file]" in log
+    assert "  synchronous_commit = off [command line]" in log
+    assert "number of clients: 8" in log
+    assert float(re.search(r"tps = ([0-9.]+) \(without", log).group(1)) == best["value"]
+    leftovers("pgt")
