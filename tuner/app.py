@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from .attrs import UNITS
 from .errors import InputError
 from .job import Job, load_job
 from .optimize import SAMPLERS, TrialEvent
@@ -107,6 +108,8 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
         # How trials measure (repeats, workload values): later runs of the study (--measure,
         # confirmations) measure the same way, so their numbers compare.
         s.set_user_attr(MEASURING, {"repeat": o.repeat, "workload": o.workload})
+        if space.units:
+            s.set_user_attr(UNITS, space.units)  # reports show 128m, not 134217728
         trial_fn = _worker_trials(v, runner, rdb, name, results, plan)
         ran = run_study(s, space, trial_fn, n_trials=n_trials, grid=grid, on_event=on_event,
                         timeout=o.timeout, target=o.target, rebaseline=o.rebaseline)

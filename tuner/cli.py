@@ -223,8 +223,10 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
     if base:
         t.add_column(f"default (trial {base['number']})", justify="right")
     t.add_column(f"best (trial {best['number']})", justify="right")
+    units = best.get("units") or {}
     for k, v in best["params"].items():
-        t.add_row(k, *([_fmt(base["params"].get(k))] if base else []), _fmt(v))
+        t.add_row(k, *([_fmt(base["params"].get(k), units.get(k))] if base else []),
+                  _fmt(v, units.get(k)))
     if base:
         t.add_section()
         t.add_row("score", _fmt(base["value"]), _fmt(best["value"]))
@@ -242,7 +244,7 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
         from .reports.confidence import verdict
 
         w = confirmed["winner"]
-        con.print(f"[bold]after confirmation[/]: {_params_text(w['params'])}")
+        con.print(f"[bold]after confirmation[/]: {_params_text(w['params'], units)}")
         for line in verdict(confirmed):
             con.print(f"  {line}")
 

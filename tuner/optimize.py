@@ -41,6 +41,7 @@ class TrialEvent:
     best_number: int | None = None
     done: int = 0  # trials this run has finished
     total: int | None = None  # trials this run will run, when known
+    units: dict[str, str] | None = None  # parameters written with units: name -> unit
 
 
 def make_sampler(name: str, seed: int | None) -> "optuna.samplers.BaseSampler":
@@ -113,6 +114,7 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
     from .storage.tables import lock
 
     backend = getattr(study._storage, "_backend", study._storage)
+    units = space.units
     total = n_trials
     if not grid and not study.get_trials(deepcopy=False):
         # A new study measures the configuration a person starts from first.
@@ -128,7 +130,8 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest(trial, space)
-        on_event(TrialEvent("start", trial.number, params, done=finished, total=total))
+        on_event(TrialEvent("start", trial.number, params, done=finished, total=total,
+                            units=units))
         try:
             return trial_fn(params, trial)
         except TrialFailed as exc:
@@ -149,7 +152,7 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
             "end", frozen.number, space.clean(frozen.params), state=frozen.state.name,
             value=frozen.value, reason=frozen.user_attrs.get(REASON),
             best_value=best.value if best else None, best_number=best.number if best else None,
-            done=finished, total=total))
+            done=finished, total=total, units=units))
         if grid and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             study.stop()
         if target is not None and frozen.value is not None and _reached(study, frozen.value,

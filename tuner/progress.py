@@ -44,7 +44,7 @@ class TrialProgress:
             self._progress.update(self._task, description=f"running trial {e.number}",
                                   completed=e.done, total=e.total)
             return
-        params = params_text(e.params)
+        params = params_text(e.params, e.units)
         if e.state == "COMPLETE":
             mark = " [bold green]best[/]" if e.best_number == e.number else ""
             line = f"trial {e.number:>3} [green]{_fmt(e.value):>10}[/]  {params}{mark}"

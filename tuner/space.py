@@ -66,15 +66,9 @@ class Dimension:
 
     def show(self, value: Any) -> str:
         """A value as a person reads it: sizes and durations with their unit."""
-        if self.unit == "bytes":
-            from .job.model import format_size
+        from .format import fmt
 
-            return format_size(int(value))
-        if self.unit == "seconds":
-            from .job.model import format_duration
-
-            return format_duration(float(value))
-        return f"{value:g}" if isinstance(value, float) else str(value)
+        return fmt(value, self.unit)
 
     def clean(self, value: Any) -> Any:
         """Plain Python values, float steps without binary noise (0.30000000000000004 -> 0.3)."""
@@ -118,6 +112,11 @@ class Space:
             values.append(allowed)
         names = list(self.workloads)
         return [dict(zip(names, combo)) for combo in itertools.product(*values)]
+
+    @property
+    def units(self) -> dict[str, str]:
+        """Parameters whose ranges were written with units, and the unit."""
+        return {n: d.unit for n, d in self.dims.items() if d.unit}
 
     def __iter__(self) -> Iterator[Dimension]:
         """The dimensions searched: the knobs."""

@@ -18,6 +18,8 @@ from pydantic import (
     model_validator,
 )
 
+from ..format import format_duration, format_size  # noqa: E402,F401 - re-exported
+
 Scalar = Union[StrictBool, StrictInt, StrictFloat, str]
 Number = Union[StrictInt, StrictFloat]
 
@@ -44,13 +46,6 @@ def parse_size(value: Any) -> Any:
     raise ValueError(f"{value!r} is not a size; write it like 512m or 4g (k/m/g/t suffixes)")
 
 
-def format_size(n: int) -> str:
-    for suffix, unit in (("t", 1024**4), ("g", 1024**3), ("m", 1024**2), ("k", 1024)):
-        if n >= unit and n % unit == 0:
-            return f"{n // unit}{suffix}"
-    return str(n)
-
-
 def parse_duration(value: Any) -> Any:
     """'20s', '1m30s', '500ms', '2h' or a number of seconds -> seconds."""
     if isinstance(value, bool):
@@ -64,12 +59,6 @@ def parse_duration(value: Any) -> Any:
             scale = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600}
             return sum(float(n) * scale[u] for n, u in parts)
     raise ValueError(f"{value!r} is not a duration; write it like 20s, 5m or 1m30s")
-
-
-def format_duration(seconds: float) -> str:
-    if seconds >= 60 and seconds % 60 == 0:
-        return f"{int(seconds // 60)}m"
-    return f"{seconds:g}s"
 
 
 def range_number(value: Any, unit: str | None) -> Any:

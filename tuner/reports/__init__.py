@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..attrs import UNITS
 from ..optimize import BASELINE, CONFIRMED, REASON
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ def best_of(study: "optuna.Study") -> dict[str, Any] | None:
         out["baseline_drift"] = drift
     if CONFIRMED in study.user_attrs:
         out["confirmed"] = study.user_attrs[CONFIRMED]
+    if study.user_attrs.get(UNITS):
+        out["units"] = study.user_attrs[UNITS]
     return out
 
 

@@ -143,7 +143,9 @@ def _best_section(study: "optuna.Study") -> str:
     base = baseline_of(study)
     head = ["parameter"] + ([f"default (trial {base['number']})"] if base else []) \
         + [f"best (trial {best['number']})"]
-    rows = [[_e(k)] + ([_e(_fmt(base["params"].get(k)))] if base else []) + [_e(_fmt(v))]
+    units = best.get("units") or {}
+    rows = [[_e(k)] + ([_e(_fmt(base["params"].get(k), units.get(k)))] if base else [])
+            + [_e(_fmt(v, units.get(k)))]
             for k, v in best["params"].items()]
     rows.append(["<b>score</b>"] + ([_e(_fmt(base["value"]))] if base else [])
                 + [f"<b>{_e(_fmt(best['value']))}</b>"])
