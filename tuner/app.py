@@ -110,7 +110,7 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
         s.set_user_attr(MEASURING, {"repeat": o.repeat, "workload": o.workload})
         if space.units:
             s.set_user_attr(UNITS, space.units)  # reports show 128m, not 134217728
-        trial_fn = _worker_trials(v, runner, rdb, name, results, plan)
+        trial_fn = _worker_trials(v, runner, rdb, s, results, plan)
         ran = run_study(s, space, trial_fn, n_trials=n_trials, grid=grid, on_event=on_event,
                         timeout=o.timeout, target=o.target, rebaseline=o.rebaseline)
         if o.confirm:
@@ -161,17 +161,25 @@ def run_points(url: str, study: str, job_path: str, points: list[dict[str, Any]]
         measuring = s.user_attrs.get(MEASURING) or {}
         plan = _plan(job, space, Options(repeat=measuring.get("repeat"),
                                          workload=measuring.get("workload")))
-        trial_fn = _worker_trials(v, runner, rdb, study, results, plan)
+        trial_fn = _worker_trials(v, runner, rdb, s, results, plan)
         return run_study(s, space, trial_fn, n_trials=len(points), grid=False,
                          on_event=on_event)
 
 
-def _worker_trials(v: Validated, runner: Any, rdb: Any, study: str, results: str, plan: Any):
+def _worker_trials(v: Validated, runner: Any, rdb: Any, study: Any, results: str, plan: Any):
+    """The trial function of this worker; first, the trials an earlier worker finished but
+    could not record (the database was away too long) are recorded from their folders."""
+    from .errors import notify
     from .storage.tables import ensure_tables
-    from .trial import make_trial_function
+    from .trial import make_trial_function, record_outcomes
 
     ensure_tables(rdb.engine)
-    return make_trial_function(v.job, v.space, runner, study, Path(results).resolve(), plan,
+    recorded = record_outcomes(study, Path(results).resolve(), rdb.engine)
+    if recorded:
+        notify(f"recorded trial(s) {', '.join(map(str, recorded))} from their results folders "
+               f"(finished while the database was away)")
+    return make_trial_function(v.job, v.space, runner, study.study_name,
+                               Path(results).resolve(), plan,
                                engine=rdb.engine, templates=v.templates)
 
 

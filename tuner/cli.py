@@ -633,6 +633,15 @@ from .cli_answers import register  # noqa: E402
 register(cli)
 
 
+def _tuner_error(exc: BaseException | None) -> TunerError | None:
+    """The tool's own error in an exception's chain of causes, if there is one."""
+    for _ in range(20):
+        if exc is None or isinstance(exc, TunerError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs a command and turns every outcome into an exit code."""
     # SIGTERM ends a study like Ctrl-C does: containers removed, trial marked, exit 130.
@@ -651,16 +660,18 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except TunerError as exc:
+    except Exception as exc:
+        # A library may trip over our error on its way out (Optuna's tell after the database
+        # went away): what the person needs is the error underneath.
+        cause = _tuner_error(exc)
         if debug:
             raise
-        click.echo(f"tuner: error: {exc.message}", err=True)
-        if exc.hint:
-            click.echo(f"  fix: {exc.hint}", err=True)
-        return exc.exit_code
-    except Exception as exc:  # a bug: say so in one line; TUNER_DEBUG=1 shows the traceback
-        if debug:
-            raise
+        if cause is not None:
+            click.echo(f"tuner: error: {cause.message}", err=True)
+            if cause.hint:
+                click.echo(f"  fix: {cause.hint}", err=True)
+            return cause.exit_code
+        # A bug: say so in one line; TUNER_DEBUG=1 shows the traceback.
         click.echo(f"tuner: internal error: {type(exc).__name__}: {exc}", err=True)
         click.echo("  rerun with TUNER_DEBUG=1 for the traceback, and please report it", err=True)
         return ExitStatus.ERROR

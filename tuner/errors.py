@@ -64,6 +64,23 @@ class DockerUnavailable(TunerError):
         )
 
 
+class DiskFull(TunerError):
+    """The results folder's disk is full: the trial fails, the study stops (exit 1)."""
+
+    def __init__(self, path: str):
+        super().__init__(f"no space left on the results disk ({path})",
+                         hint=f"free space there, or pass --results DIR on another disk; "
+                              f"running the same command again continues the study")
+
+
+def notify(message: str) -> None:
+    """A line on stderr about a fault tuner is riding out (waiting for the database or the
+    engine): the person watching should know why nothing moves."""
+    import sys
+
+    print(f"tuner: {message}", file=sys.stderr, flush=True)
+
+
 class StorageError(TunerError):
     """The study database cannot be opened or used."""
 

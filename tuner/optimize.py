@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from .errors import InputError, TrialFailed
+from .errors import InputError, TrialFailed, TunerError
 from .space import Space
 
 if TYPE_CHECKING:
@@ -139,6 +139,9 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
             raise
         except KeyboardInterrupt:
             trial.set_user_attr(REASON, f"{INTERRUPTED} (Ctrl-C)")
+            raise
+        except TunerError as exc:  # the trial fails for a reason that stops the study
+            trial.set_user_attr(REASON, exc.message)
             raise
         except Exception as exc:  # the trial fails, and the error goes on to the caller
             trial.set_user_attr(REASON, f"tuner error: {exc}")

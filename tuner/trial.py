@@ -6,14 +6,16 @@ sample is added to what its earlier trial measured.
 
 from __future__ import annotations
 
+import errno
+import json
 import math
 import shutil
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import TrialFailed
+from .errors import DiskFull, TrialFailed
 from .job import Job
 from .space import Space
 
@@ -68,6 +70,41 @@ def combine(values: dict[str, float], kind: str, baseline: dict[str, float] | No
     return math.exp(statistics.fmean(math.log(r) for r in ratios))
 
 
+OUTCOME = "outcome.json"  # in the trial's folder: its value or reason, and its rows
+
+
+@dataclass
+class _Record:
+    """What a trial writes to the database, gathered while it runs and written at its end.
+    It is saved in the trial's folder first (outcome.json): when the database stays away past
+    the wait limit, the next run records it from there, so no finished trial is lost."""
+
+    attrs: dict[str, Any] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    profiles: list[dict[str, Any]] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)  # merged logs: artifacts for the dashboard
+
+    def save(self, trialdir: Path, trial: Any, params: dict[str, Any], value: float | None,
+             reason: str | None, recorded: bool = False) -> None:
+        trialdir.mkdir(parents=True, exist_ok=True)
+        data = {"number": trial.number, "trial_id": trial._trial_id, "params": params,
+                "value": value, "reason": reason, "recorded": recorded, "attrs": self.attrs,
+                "runs": self.runs, "profiles": self.profiles, "logs": self.logs}
+        tmp = trialdir / (OUTCOME + ".tmp")
+        tmp.write_text(json.dumps(data, default=str) + "\n")
+        tmp.replace(trialdir / OUTCOME)
+
+    def write(self, trial: Any, engine: Any, results: Path) -> None:
+        """Into the database: attributes, per-container rows, profiles, logs as artifacts."""
+        from .storage.tables import add_rows
+
+        for key, value in self.attrs.items():
+            trial.set_user_attr(key, value)
+        if engine is not None:
+            add_rows(engine, self.runs, self.profiles)
+            _upload_logs(trial, self.logs, results)
+
+
 def make_trial_function(job: Job, space: Space, runner: Any, study: str, results: Path,
                         plan: Plan, engine: Any = None, templates: Any = None
                         ) -> Callable[[dict[str, Any], Any], float]:
@@ -78,13 +115,12 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
     from .optimize import BASELINE, WARNINGS
     from .runner import TrialContext
     from .runner.specs import file_path
-    from .storage.tables import add_profiles
     from .templates import Templates
 
     templates = templates or Templates(job)
 
     def one_run(params: dict[str, Any], workload: dict[str, Any], trial: Any, outdir: Path,
-                label: str | None, warnings: list[str]) -> float:
+                label: str | None, warnings: list[str], record: _Record) -> float:
         outdir.mkdir(parents=True)
         outdir.chmod(0o777)  # containers may write as any user
         env = space.env(params, workload)
@@ -102,11 +138,11 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
         write_logs(done, outdir)
         summaries, found = collect_profiles(job, done, outdir)
         warnings.extend(done.warnings + found)
-        if engine is not None:
-            _record(engine, trial, done, outdir, results, label)
-            add_profiles(engine, [{**row, "trial_id": trial._trial_id,
-                                   "source": row["source"] + (f"@{label}" if label else "")}
-                                  for row in summaries])
+        record.runs.extend(_run_rows(trial, done, outdir, label))
+        record.profiles.extend({**row, "trial_id": trial._trial_id,
+                                "source": row["source"] + (f"@{label}" if label else "")}
+                               for row in summaries)
+        record.logs.append(str(outdir / "merged.log"))
         reason = failure_reason(job, done)
         if reason:
             raise TrialFailed(f"{label}: {reason}" if label else reason)
@@ -120,6 +156,28 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
 
     def run(params: dict[str, Any], trial: Any) -> float:
         trialdir = results / study / str(trial.number)
+        record = _Record()
+        value = reason = None
+        try:
+            value = measure(params, trial, trialdir, record)
+            return value
+        except TrialFailed as exc:
+            reason = exc.reason
+            raise
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise DiskFull(str(results)) from None
+            raise
+        finally:
+            if trialdir.is_dir():
+                # On disk first: if the database is away past the limit, the next run
+                # records the trial from there.
+                saved = _quietly(record.save, trialdir, trial, params, value, reason)
+                record.write(trial, engine, results)
+                if saved:
+                    _quietly(record.save, trialdir, trial, params, value, reason, True)
+
+    def measure(params: dict[str, Any], trial: Any, trialdir: Path, record: _Record) -> float:
         if trialdir.exists():  # left by an earlier study of the same name
             shutil.rmtree(trialdir)
         prior = _earlier_measurement(trial, params)
@@ -138,20 +196,20 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
                         name = f"warmup{k + warmup}" if k < 0 else str(k)
                         label = f"{wl}/{name}" if workload else name
                         outdir = trialdir / (f"{wl}.{name}" if workload else name)
-                    value = one_run(params, workload, trial, outdir, label, warnings)
+                    value = one_run(params, workload, trial, outdir, label, warnings, record)
                     if k >= 0:
                         got.append(value)
         finally:
             if warnings:
-                trial.set_user_attr(WARNINGS, warnings)
+                record.attrs[WARNINGS] = warnings
         if prior:
-            trial.set_user_attr(DUPLICATE_OF, prior.number)
+            record.attrs[DUPLICATE_OF] = prior.number
             for wl, earlier in (prior.user_attrs.get(SAMPLES) or {}).items():
                 samples[wl] = list(earlier) + samples.get(wl, [])
         values = {wl: summarize(s, plan.statistic) for wl, s in samples.items()}
-        trial.set_user_attr(SAMPLES, samples)
-        trial.set_user_attr(SPREAD, {wl: spread(s) for wl, s in samples.items()})
-        trial.set_user_attr(WORKLOADS, values)
+        record.attrs[SAMPLES] = samples
+        record.attrs[SPREAD] = {wl: spread(s) for wl, s in samples.items()}
+        record.attrs[WORKLOADS] = values
         baseline = None
         if plan.aggregate == "geomean-ratio-to-baseline":
             baseline = values if trial.user_attrs.get(BASELINE) else _baseline_values(trial)
@@ -161,6 +219,52 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
         return value
 
     return run
+
+
+def _quietly(fn: Callable[..., Any], *args: Any) -> bool:
+    """Writes to the results disk that must not hide the trial's own error (a full disk)."""
+    try:
+        fn(*args)
+        return True
+    except OSError:
+        return False
+
+
+def record_outcomes(study: Any, results: Path, engine: Any) -> list[int]:
+    """Record the trials a worker finished but could not record (the database stayed away
+    past the wait limit): their outcome.json, for trials still RUNNING. Returns their
+    numbers."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from .optimize import REASON
+
+    folder = results / study.study_name
+    running = {t.number: t for t in study.get_trials(deepcopy=False,
+                                                       states=(TrialState.RUNNING,))}
+    done = []
+    for number, t in sorted(running.items()):
+        path = folder / str(number) / OUTCOME
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if data.get("trial_id") != t._trial_id:
+            continue  # a folder left by an earlier study of the same name
+        trial = optuna.Trial(study, t._trial_id)
+        if not data.get("recorded"):
+            _Record(data["attrs"], data["runs"], data["profiles"], data["logs"]).write(
+                trial, engine, results)
+        if data.get("value") is not None:
+            study.tell(number, data["value"])
+        else:
+            trial.set_user_attr(REASON, data.get("reason") or "the worker stopped before it "
+                                                              "recorded this trial")
+            study.tell(number, state=TrialState.FAIL)
+        data["recorded"] = True
+        path.write_text(json.dumps(data, default=str) + "\n")
+        done.append(number)
+    return done
 
 
 def _earlier_measurement(trial: Any, params: dict[str, Any]) -> Any:
@@ -192,13 +296,8 @@ def _complete() -> tuple[Any, ...]:
     return (TrialState.COMPLETE,)
 
 
-def _record(engine: Any, trial: Any, done: Any, outdir: Path, results: Path,
-            label: str | None) -> None:
-    """Per-container rows in tuner_runs, and the merged log as an artifact for the dashboard."""
-    import optuna
-
-    from .storage.tables import add_runs
-
+def _run_rows(trial: Any, done: Any, outdir: Path, label: str | None) -> list[dict[str, Any]]:
+    """Per-container rows for tuner_runs."""
     rows = []
     for name, c in done.containers.items():
         rows.append({
@@ -212,11 +311,19 @@ def _record(engine: Any, trial: Any, done: Any, outdir: Path, results: Path,
             "log_bytes": c.log_bytes, "log_path": str(outdir / f"{name}.log"),
             "log_tail": c.log_text[-4000:],
         })
-    add_runs(engine, rows)
+    return rows
+
+
+def _upload_logs(trial: Any, logs: list[str], results: Path) -> None:
+    """The merged logs as artifacts, so optuna-dashboard shows them beside the trial."""
+    import optuna
+
     store = optuna.artifacts.FileSystemArtifactStore(str(artifact_dir(results)))
-    optuna.artifacts.upload_artifact(artifact_store=store, file_path=str(outdir / "merged.log"),
-                                     study_or_trial=trial, mimetype="text/plain",
-                                     encoding="utf-8")
+    for path in logs:
+        if Path(path).exists():
+            optuna.artifacts.upload_artifact(artifact_store=store, file_path=path,
+                                             study_or_trial=trial, mimetype="text/plain",
+                                             encoding="utf-8")
 
 
 def artifact_dir(results: Path) -> Path:

@@ -41,7 +41,9 @@ def wait_for(predicate, seconds: float):
     raise AssertionError("condition not met in time")
 
 
-def test_ctrl_c_mid_trial_then_resume(busybox, tmp_path, docker_client, leftovers):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_mid_trial_then_resume(sig, busybox, tmp_path, docker_client, leftovers):
+    """Ctrl-C, or a SIGTERM from a supervisor (systemd, Kubernetes, kill): the same."""
     job = tmp_path / "job.yaml"
     job.write_text(textwrap.dedent(JOB.format(image=busybox)))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -54,7 +56,7 @@ def test_ctrl_c_mid_trial_then_resume(busybox, tmp_path, docker_client, leftover
         wait_for(lambda: docker_client.containers.list(
             filters={"label": ["tuner.study=sigint", "tuner.trial=1"]}), 60)
         interrupted = time.time()
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:

@@ -15,12 +15,17 @@ import time
 import uuid
 from typing import Any, Iterator
 
-from ..errors import DockerUnavailable, JobError, TrialFailed
+from ..errors import DockerUnavailable, JobError, TrialFailed, notify
 from ..job import Job
 from .base import ContainerRun, LogLine, TrialRun
 from .pprof import PprofCollector
 from .stats import StatsSampler
 from .specs import ContainerSpec, TrialContext, container_spec, labels, network_name, use_network
+
+
+# How long a worker waits for an engine that stopped mid-trial before the study stops.
+ENGINE_WAIT_SECONDS = 600
+ENGINE_WAIT_ENV = "TUNER_ENGINE_WAIT"
 
 
 class DockerRunner:
@@ -78,7 +83,53 @@ class DockerRunner:
     # --- one trial ----------------------------------------------------------------------
 
     def run(self, ctx: TrialContext) -> TrialRun:
+        from docker.errors import DockerException
+        from requests.exceptions import RequestException
+
+        try:
+            return self._run(ctx)
+        except (DockerException, RequestException) as exc:
+            if self._alive():
+                raise
+            # The engine went away mid-trial (stopped, restarted, crashed): its containers
+            # died with it. Wait for it, clear what is left of this worker's trial, go on.
+            self._recover()
+            raise TrialFailed(f"the Docker engine stopped during the trial "
+                              f"({_short(exc)}); tuner waited for it and went on") from None
+
+    def _alive(self) -> bool:
+        from docker.errors import DockerException
+        from requests.exceptions import RequestException
+
+        try:
+            return bool(self._api.ping())
+        except (DockerException, RequestException):
+            return False
+
+    def _recover(self) -> None:
+        """Wait (up to TUNER_ENGINE_WAIT, default 10 minutes) for the engine to answer again,
+        then remove this worker's containers and make sure its network exists."""
+        limit = float(os.environ.get(ENGINE_WAIT_ENV, ENGINE_WAIT_SECONDS))
+        started = time.monotonic()
+        notify(f"the Docker engine stopped answering; waiting up to {limit:g}s for it "
+                f"({ENGINE_WAIT_ENV})")
+        while not self._alive():
+            if time.monotonic() - started >= limit:
+                raise DockerUnavailable(f"the engine stopped during a trial and did not come "
+                                        f"back in {limit:g}s")
+            time.sleep(0.5)
+        notify(f"the Docker engine answers again, after {time.monotonic() - started:.1f}s")
+        for c in self._api.containers(all=True, filters={"label": [
+                f"tuner.study={self.study}", f"tuner.worker={self.worker}"]}):
+            with _quiet():
+                self._api.remove_container(c["Id"], force=True)
+        if self.network and not self._api.networks(names=[self.network]):
+            self._api.create_network(self.network, driver="bridge",
+                                     labels={**labels(self.study, self.worker), **self.owner})
+
+    def _run(self, ctx: TrialContext) -> TrialRun:
         from docker.errors import APIError
+        from requests.exceptions import ConnectionError as Disconnected
         from requests.exceptions import RequestException
 
         api = self._api
@@ -111,6 +162,8 @@ class DockerRunner:
                     break
                 try:
                     api.wait(ids[name], timeout=remaining)
+                except Disconnected:
+                    raise  # the engine, not the trial: see run()
                 except RequestException:
                     timed_out = True
                     break

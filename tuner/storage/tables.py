@@ -32,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from . import retrying
+
 T = TypeVar("T")
 SCHEMA_VERSION = 2  # 2: tuner_runs.run_label
 metadata = MetaData()
@@ -108,6 +110,7 @@ def despite_creation_race(create: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
+@retrying
 def ensure_tables(engine: Engine) -> None:
     """Create missing tuner_ tables (Optuna's exist already) and record the schema version."""
     despite_creation_race(lambda: _ensure_tables(engine))
@@ -160,18 +163,26 @@ def _sqlite_foreign_keys(engine: Engine) -> None:
     engine.dispose()  # connections made before the listener lack the pragma
 
 
-def add_runs(engine: Engine, rows: list[dict[str, Any]]) -> None:
-    if rows:
+@retrying
+def add_rows(engine: Engine, run_rows: list[dict[str, Any]],
+             profile_rows: list[dict[str, Any]]) -> None:
+    """A trial's per-container rows and profile summaries, in one transaction."""
+    if run_rows or profile_rows:
         with engine.begin() as conn:
-            conn.execute(insert(runs), rows)
+            if run_rows:
+                conn.execute(insert(runs), run_rows)
+            if profile_rows:
+                conn.execute(insert(profiles), profile_rows)
 
 
+@retrying
 def add_profiles(engine: Engine, rows: list[dict[str, Any]]) -> None:
     if rows:
         with engine.begin() as conn:
             conn.execute(insert(profiles), rows)
 
 
+@retrying
 def profiles_of(engine: Engine, trial_ids: list[int], container: str | None = None,
                 sample_type: str | None = None) -> list[dict[str, Any]]:
     if not trial_ids:
@@ -188,6 +199,7 @@ def profiles_of(engine: Engine, trial_ids: list[int], container: str | None = No
         return [dict(r._mapping) for r in result]
 
 
+@retrying
 def runs_of(engine: Engine, trial_ids: list[int]) -> list[dict[str, Any]]:
     if not trial_ids:
         return []
@@ -205,16 +217,19 @@ def lock(engine: Engine, name: str, wait: float = 60.0, stale: float = 120.0) ->
     """
     owner = f"{socket.gethostname()}:{os.getpid()}"
     deadline = time.monotonic() + wait
+
+    @retrying
+    def execute(statement: Any) -> None:
+        with engine.begin() as conn:
+            conn.execute(statement)
+
     while True:
         try:
-            with engine.begin() as conn:
-                conn.execute(insert(locks).values(name=name, owner=owner,
-                                                  acquired_at=time.time()))
+            execute(insert(locks).values(name=name, owner=owner, acquired_at=time.time()))
             break
         except IntegrityError:
-            with engine.begin() as conn:
-                conn.execute(delete(locks).where(locks.c.name == name,
-                                                 locks.c.acquired_at < time.time() - stale))
+            execute(delete(locks).where(locks.c.name == name,
+                                        locks.c.acquired_at < time.time() - stale))
             if time.monotonic() > deadline:
                 from ..errors import StorageError
 
@@ -224,5 +239,4 @@ def lock(engine: Engine, name: str, wait: float = 60.0, stale: float = 120.0) ->
     try:
         yield
     finally:
-        with engine.begin() as conn:
-            conn.execute(delete(locks).where(locks.c.name == name, locks.c.owner == owner))
+        execute(delete(locks).where(locks.c.name == name, locks.c.owner == owner))

@@ -1,0 +1,370 @@
+"""The fault matrix: a long study survives its infrastructure. Each fault is real, and each
+runs on an instance of its own, so the rest of the suite never feels it: a private MariaDB
+(own data directory, socket and port) that the test stops and starts, a private dockerd (own
+socket, data root, exec root and pid file) that the test kills and starts, a tmpfs that fills.
+
+The faults rows not here are tested where their subject is: container crash, timeout, OOM,
+no score and an unparsable score in test_trials.py; SIGINT and SIGTERM in test_interrupt.py;
+a SIGKILLed worker and dropped idle connections in test_workers.py.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import sqlalchemy
+
+from tests.conftest import need
+
+pytestmark = pytest.mark.docker
+
+
+def wait_for(predicate, seconds: float, what: str = "condition"):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what} not met in {seconds}s")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PrivateMariaDB:
+    """A MariaDB server of the test's own: stop() and start() are the fault."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.data = root / "data"
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.url = f"mysql+pymysql://root@127.0.0.1:{self.port}/tuner_faults"
+
+    def install(self) -> None:
+        if shutil.which("mariadb-install-db") is None or shutil.which("mariadbd") is None:
+            need("MariaDB", "mariadb-install-db/mariadbd not found (apt-get install mariadb-server)")
+        subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={self.data}",
+                        "--user=root", "--skip-test-db", "--auth-root-authentication-method=normal"],
+                       check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["mariadbd", "--no-defaults", f"--datadir={self.data}", "--user=root",
+             f"--socket={self.root}/mysqld.sock", f"--pid-file={self.root}/mysqld.pid",
+             f"--port={self.port}", "--bind-address=127.0.0.1", "--skip-grant-tables",
+             "--skip-log-bin", "--innodb-buffer-pool-size=16M", "--skip-name-resolve"],
+            stdout=subprocess.DEVNULL, stderr=open(self.root / "mysqld.err", "ab"))
+        engine = sqlalchemy.create_engine(self.url.rsplit("/", 1)[0] + "/")
+
+        def up() -> bool:
+            try:
+                with engine.begin() as conn:
+                    conn.execute(sqlalchemy.text("CREATE DATABASE IF NOT EXISTS tuner_faults"))
+                return True
+            except sqlalchemy.exc.OperationalError:
+                return False
+
+        try:
+            wait_for(up, 60, "the private MariaDB answering")
+        finally:
+            engine.dispose()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(60)
+        self.proc = None
+
+
+class PrivateDockerd:
+    """A Docker engine of the test's own: kill() and start() are the fault."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.sock = root / "docker.sock"
+        self.host = f"unix://{self.sock}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        if shutil.which("dockerd") is None:
+            need("dockerd", "apt-get install docker.io")
+        self.proc = subprocess.Popen(
+            ["dockerd", f"--host={self.host}", f"--data-root={self.root}/data",
+             f"--exec-root={self.root}/exec", f"--pidfile={self.root}/dockerd.pid",
+             "--bridge=none", "--iptables=false", "--ip-masq=false", "--shutdown-timeout=1",
+             "--log-level=error"],
+            stdout=subprocess.DEVNULL, stderr=open(self.root / "dockerd.log", "ab"))
+        wait_for(lambda: subprocess.run(["docker", "-H", self.host, "info"],
+                                        capture_output=True).returncode == 0,
+                 60, "the private dockerd answering")
+
+    def kill(self) -> None:
+        """A crash: SIGKILL, no clean shutdown."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(30)
+            self.proc = None
+
+    def docker(self, *args: str) -> str:
+        return subprocess.run(["docker", "-H", self.host, *args], check=True,
+                              capture_output=True, text=True).stdout
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with _ignore():
+                for cid in self.docker("ps", "-aq").split():
+                    self.docker("rm", "-f", cid)
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.proc = None
+        # containerd and its shims are dockerd's children under our exec root.
+        subprocess.run(["pkill", "-f", str(self.root / "exec")], capture_output=True)
+        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
+                  if line.split()[1].startswith(str(self.root))]
+        for m in sorted(mounts, key=len, reverse=True):
+            subprocess.run(["umount", "-l", m], capture_output=True)
+
+
+class _ignore:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return True
+
+
+@pytest.fixture
+def mariadb():
+    root = Path(tempfile.mkdtemp(prefix="tuner-mdb-"))
+    db = PrivateMariaDB(root)
+    try:
+        db.install()
+        db.start()
+        yield db
+    finally:
+        db.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def engine(busybox):
+    if os.geteuid() != 0:
+        need("a private dockerd", "needs root")
+    root = Path(tempfile.mkdtemp(prefix="tdk-", dir="/tmp"))  # short: socket paths
+    d = PrivateDockerd(root)
+    try:
+        d.start()
+        # The test image, carried over from the main engine (no registry).
+        save = subprocess.Popen(["docker", "save", busybox], stdout=subprocess.PIPE)
+        subprocess.run(["docker", "-H", d.host, "load", "-q"], stdin=save.stdout, check=True,
+                       capture_output=True)
+        save.wait(60)
+        yield d
+    finally:
+        d.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+JOB = """
+name: {study}
+objective: {{regex: 'score ([0-9.]+)'}}
+parameters:
+  x: {{range: {{min: 1, max: 9}}}}
+spec:
+  containers:
+    main: {{image: {image}, command: [sh, -c, 'sleep {nap}; echo score $X']}}
+  timeout: 120s
+"""
+
+
+def start_tuner(tmp_path: Path, *args: str, env: dict[str, str] | None = None):
+    return subprocess.Popen([sys.executable, "-m", "tuner", "optimize", "job.yaml", *args],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+
+
+def write_job(tmp_path: Path, study: str, image: str, nap: float) -> None:
+    (tmp_path / "job.yaml").write_text(textwrap.dedent(JOB.format(study=study, image=image,
+                                                                  nap=nap)))
+
+
+def running_trial(url: str, study: str):
+    def find():
+        try:
+            s = optuna.load_study(study_name=study, storage=url)
+        except Exception:  # noqa: BLE001 - not created yet
+            return None
+        return [t for t in s.get_trials() if t.state.name == "RUNNING"] or None
+    return find
+
+
+def test_database_restart_mid_trial(busybox, mariadb, tmp_path, docker_client, leftovers):
+    """MariaDB stops for 6 s while a trial runs and finishes: the study waits, then records
+    the trial, and goes on; nothing is left RUNNING and nothing is lost."""
+    write_job(tmp_path, "dbrestart", busybox, nap=3)
+    proc = start_tuner(tmp_path, "--storage", mariadb.url, "--n-trials", "2", "--seed", "1")
+    try:
+        wait_for(lambda: docker_client.containers.list(
+            filters={"label": "tuner.study=dbrestart"}), 60, "trial 0 running")
+        mariadb.stop()
+        time.sleep(6)  # the trial's container finishes while the database is away
+        mariadb.start()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "the study database stopped answering" in err and "answers again" in err
+    assert "internal error" not in err
+    trials = optuna.load_study(study_name="dbrestart", storage=mariadb.url).get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
+    leftovers("dbrestart")
+
+
+def test_database_connections_killed_mid_trial(busybox, mariadb, tmp_path, docker_client):
+    """Every connection of the worker is killed while its trial runs (a proxy, a failover)."""
+    write_job(tmp_path, "dbkill", busybox, nap=2)
+    proc = start_tuner(tmp_path, "--storage", mariadb.url, "--n-trials", "3", "--seed", "1")
+    admin = sqlalchemy.create_engine(mariadb.url)
+    killed = 0
+    try:
+        while proc.poll() is None and killed < 12:
+            if docker_client.containers.list(filters={"label": "tuner.study=dbkill"}):
+                with admin.connect() as conn:
+                    me = conn.execute(sqlalchemy.text("SELECT CONNECTION_ID()")).scalar()
+                    for (i,) in conn.execute(sqlalchemy.text(
+                            "SELECT id FROM information_schema.processlist WHERE id <> :me "
+                            "AND user = 'root' AND db = 'tuner_faults'"), {"me": me}):
+                        with _ignore():
+                            conn.execute(sqlalchemy.text(f"KILL CONNECTION {int(i)}"))
+                            killed += 1
+            time.sleep(0.7)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        admin.dispose()
+        if proc.poll() is None:
+            proc.kill()
+    assert killed > 0
+    assert proc.returncode == 0, err
+    assert "internal error" not in err
+    trials = optuna.load_study(study_name="dbkill", storage=mariadb.url).get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 3
+
+
+def test_database_gone_past_the_limit(busybox, mariadb, tmp_path, docker_client, leftovers):
+    """The database does not come back in time: exit 1 with a clear message, no traceback,
+    the trial's containers removed; the trial's outcome is kept in its folder, and the next
+    run records it."""
+    write_job(tmp_path, "dbgone", busybox, nap=1)
+    proc = start_tuner(tmp_path, "--storage", mariadb.url, "--n-trials", "2", "--seed", "1",
+                       env={"TUNER_DB_WAIT": "4"})
+    try:
+        wait_for(lambda: docker_client.containers.list(
+            filters={"label": "tuner.study=dbgone"}), 60, "trial 0 running")
+        mariadb.stop()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    assert "the study database did not answer for 4s" in err
+    assert "fix: start the database again and run the same command" in err
+    assert "internal error" not in err and "Traceback" not in err
+    leftovers("dbgone")
+    assert '"value": 1' in (tmp_path / "results" / "dbgone" / "0" / "outcome.json").read_text()
+
+    mariadb.start()
+    proc = start_tuner(tmp_path, "--storage", mariadb.url, "--n-trials", "1", "--seed", "1")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "recorded trial(s) 0 from their results folders" in err
+    trials = optuna.load_study(study_name="dbgone", storage=mariadb.url).get_trials()
+    assert [(t.state.name, t.value) for t in trials][0] == ("COMPLETE", 1.0)
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
+    assert trials[0].user_attrs["samples"] == {"-": [1.0]}
+
+
+def test_engine_restart_mid_trial(engine, tmp_path, leftovers):
+    """The engine crashes (SIGKILL) mid-trial and is started again: that trial fails saying
+    so, tuner waits for the engine, clears what was left, and the study goes on."""
+    import docker
+
+    write_job(tmp_path, "engine", "tuner-test/busybox:1", nap=4)
+    env = {"DOCKER_HOST": engine.host}
+    client = docker.DockerClient(base_url=engine.host)
+    proc = start_tuner(tmp_path, "--n-trials", "2", "--seed", "1", env=env)
+    try:
+        wait_for(lambda: client.containers.list(filters={"label": "tuner.study=engine"}),
+                 60, "trial 0 running")
+        engine.kill()
+        time.sleep(2)
+        engine.start()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "the Docker engine stopped answering" in err and "answers again" in err
+    trials = optuna.load_study(study_name="engine",
+                               storage=f"sqlite:///{tmp_path}/tuner.db").get_trials()
+    assert [t.state.name for t in trials] == ["FAIL", "COMPLETE"]
+    assert trials[0].user_attrs["fail_reason"].startswith("the Docker engine stopped during the trial")
+    client = docker.DockerClient(base_url=engine.host)
+    assert not client.containers.list(all=True, filters={"label": "tuner.study=engine"})
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    if os.geteuid() != 0:
+        need("a tmpfs mount", "needs root")
+    disk = tmp_path / "small"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], check=True)
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_disk_full(busybox, small_disk, tmp_path, leftovers):
+    """The results disk fills during a trial: the trial fails saying so, the study stops with
+    exit 1 and a fix, and the database is left consistent (nothing RUNNING)."""
+    (tmp_path / "job.yaml").write_text(textwrap.dedent(f"""
+        name: full
+        objective: {{regex: 'score ([0-9.]+)'}}
+        parameters: {{x: {{range: {{min: 1, max: 9}}}}}}
+        spec:
+          containers:
+            main: {{image: {busybox}, command: [sh, -c, 'yes 0123456789abcdef | head -c 1000000; echo; echo score 1']}}
+    """))
+    results = small_disk / "results"
+    proc = start_tuner(tmp_path, "--n-trials", "3", "--results", str(results))
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert f"no space left on the results disk ({results})" in err
+    assert "fix: free space there, or pass --results DIR on another disk" in err
+    assert "internal error" not in err and "Traceback" not in err
+    trials = optuna.load_study(study_name="full",
+                               storage=f"sqlite:///{tmp_path}/tuner.db").get_trials()
+    assert [t.state.name for t in trials] == ["FAIL"]
+    assert trials[0].user_attrs["fail_reason"] == f"no space left on the results disk ({results})"
+    leftovers("full")
