@@ -15,6 +15,19 @@ ROOT = Path(__file__).resolve().parent.parent
 BUSYBOX = "tuner-test/busybox:1"
 
 
+def wait_for(predicate, seconds: float, what: str = "condition"):
+    """Polls predicate() until it returns something true (and returns that)."""
+    import time
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what} not met in {seconds}s")
+
+
 def need(what: str, reason: str) -> None:
     """Skip, or fail when CI is set: a missing engine in CI is a broken CI, not a pass."""
     message = f"{what} unavailable: {reason}"

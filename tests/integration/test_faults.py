@@ -25,19 +25,9 @@ import optuna
 import pytest
 import sqlalchemy
 
-from tests.conftest import need
+from tests.conftest import need, wait_for
 
 pytestmark = pytest.mark.docker
-
-
-def wait_for(predicate, seconds: float, what: str = "condition"):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not met in {seconds}s")
 
 
 def free_port() -> int:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import textwrap
 import time
 
 import optuna
 import pytest
 
-import sys
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -29,16 +30,6 @@ spec:
   until: client
   timeout: 90s
 """
-
-
-def wait_for(predicate, seconds: float):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
