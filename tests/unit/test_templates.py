@@ -249,3 +249,20 @@ def test_jobs_without_templates_render_their_plain_values(tmp_path):
     r = Templates(v.job).render(v.space.values({"n": 1}))["s"]
     assert r.command == ["run", "3"] and r.env == {"A": "1.50", "B": "true"}
     assert Space(v.job).env({"n": 1}) == {"N": "1"}
+
+
+def test_tpe_runs_on_a_byte_range(tmp_path):
+    import optuna
+
+    from tuner.optimize import suggest
+
+    v = load("""
+        parameters: {cache: {range: {min: 1048576, max: 8589934592, log: true}}}
+        spec: {containers: {s: {image: x}}}
+    """, tmp_path)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=1, n_startup_trials=5))
+    study.optimize(lambda t: abs(suggest(t, v.space)["cache"] - 2**30), n_trials=15)
+    values = [t.params["cache"] for t in study.trials]
+    assert all(isinstance(x, int) and 2**20 <= x <= 8 * 2**30 for x in values)
+    assert len(set(values)) == 15
