@@ -20,7 +20,7 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
 def is_template(text: Any) -> bool:
-    return isinstance(text, str) and ("{{" in text or "{%" in text or "{#" in text)
+    return isinstance(text, str) and ("{{" in text or "{%" in text)
 
 
 def size(value: Any, unit: str | None = None) -> str:
@@ -61,8 +61,10 @@ def _environment() -> Any:
     from jinja2 import StrictUndefined
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+    # No {# comments #}: a shell's ${#VAR} would start one. Config files have their own.
     env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True,
-                                        autoescape=False, finalize=_finalize)
+                                        autoescape=False, finalize=_finalize,
+                                        comment_start_string="\x00{#", comment_end_string="#}\x00")
     env.filters["size"] = size
     env.filters["duration"] = duration
     return env

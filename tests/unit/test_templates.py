@@ -266,3 +266,13 @@ def test_tpe_runs_on_a_byte_range(tmp_path):
     values = [t.params["cache"] for t in study.trials]
     assert all(isinstance(x, int) and 2**20 <= x <= 8 * 2**30 for x in values)
     assert len(set(values)) == 15
+
+
+def test_shell_syntax_is_not_template_syntax(tmp_path):
+    v = load("""
+        parameters: {n: {range: {min: 1, max: 9}, default: 2}}
+        spec:
+          containers:
+            s: {image: x, command: [sh, -c, 'echo ${#N} {#x#} {{ n }} ${N%0}']}
+    """, tmp_path)
+    assert rendered(v)["s"].command == ["sh", "-c", "echo ${#N} {#x#} 2 ${N%0}"]

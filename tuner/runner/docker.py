@@ -129,7 +129,6 @@ class DockerRunner:
 
     def _run(self, ctx: TrialContext) -> TrialRun:
         from docker.errors import APIError
-        from requests.exceptions import ConnectionError as Disconnected
         from requests.exceptions import RequestException
 
         api = self._api
@@ -162,9 +161,11 @@ class DockerRunner:
                     break
                 try:
                     api.wait(ids[name], timeout=remaining)
-                except Disconnected:
-                    raise  # the engine, not the trial: see run()
                 except RequestException:
+                    # The SDK reports its read timeout as a ConnectionError too: only an
+                    # engine that no longer answers is the engine's fault (see run()).
+                    if not self._alive():
+                        raise
                     timed_out = True
                     break
             seconds = time.monotonic() - started
