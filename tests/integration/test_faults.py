@@ -127,7 +127,12 @@ class PrivateDockerd:
                 self.proc.kill()
         self.proc = None
         # containerd and its shims are dockerd's children under our exec root.
-        subprocess.run(["pkill", "-f", str(self.root / "exec")], capture_output=True)
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                if str(self.root / "exec").encode() in (proc / "cmdline").read_bytes():
+                    os.kill(int(proc.name), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
         mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
                   if line.split()[1].startswith(str(self.root))]
         for m in sorted(mounts, key=len, reverse=True):
