@@ -363,7 +363,6 @@ def runs(trial: int, storage: str | None, study: str | None, as_json: bool) -> N
         return
     from rich.table import Table
 
-    from .job.model import format_size
 
     con = _console()
     con.print(f"study '{name}', trial {trial}: {len(rows)} container run(s)")

@@ -69,8 +69,8 @@ class DiskFull(TunerError):
 
     def __init__(self, path: str):
         super().__init__(f"no space left on the results disk ({path})",
-                         hint=f"free space there, or pass --results DIR on another disk; "
-                              f"running the same command again continues the study")
+                         hint="free space there, or pass --results DIR on another disk; "
+                              "running the same command again continues the study")
 
 
 def notify(message: str) -> None:

@@ -107,7 +107,6 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
               on_event: Callable[[TrialEvent], None] = lambda e: None) -> int:
     """Run trials until the budget, the grid, the time or the target is reached; return how
     many ran. `rebaseline` re-measures the default configuration every N trials (drift)."""
-    import optuna
     from optuna.trial import TrialState
 
     from .storage import QueueEmpty

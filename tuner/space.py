@@ -134,8 +134,8 @@ class Space:
         for d in self:
             if d.count is None:
                 raise JobError(self.source, f"parameters.{d.name}.range",
-                               f"a float range without a step has no grid; add step: to it, "
-                               f"or use --sampler tpe")
+                               "a float range without a step has no grid; add step: to it, "
+                               "or use --sampler tpe")
         size = self.grid_size or 0
         if size > MAX_GRID:
             raise JobError(self.source, "parameters",
