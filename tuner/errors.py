@@ -73,6 +73,15 @@ class DiskFull(TunerError):
                               "running the same command again continues the study")
 
 
+class ResultsUnwritable(TunerError):
+    """The results folder cannot be written (permissions, a read-only mount, ...)."""
+
+    def __init__(self, path: str, detail: str):
+        super().__init__(f"cannot write the results folder {path}: {detail}",
+                         hint="fix its permissions, or pass --results DIR elsewhere; running "
+                              "the same command again continues the study")
+
+
 def notify(message: str) -> None:
     """A line on stderr about a fault tuner is riding out (waiting for the database or the
     engine): the person watching should know why nothing moves."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import DiskFull, TrialFailed
+from .errors import DiskFull, ResultsUnwritable, TrialFailed
 from .job import Job
 from .space import Space
 
@@ -167,6 +167,8 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise DiskFull(str(results)) from None
+            if exc.filename and str(exc.filename).startswith(str(results)):
+                raise ResultsUnwritable(str(results), exc.strerror or str(exc)) from None
             raise
         finally:
             if trialdir.is_dir():

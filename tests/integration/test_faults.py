@@ -363,3 +363,26 @@ def test_disk_full(busybox, small_disk, tmp_path, leftovers):
     assert [t.state.name for t in trials] == ["FAIL"]
     assert trials[0].user_attrs["fail_reason"] == f"no space left on the results disk ({results})"
     leftovers("full")
+
+
+def test_results_folder_read_only(busybox, tmp_path, leftovers):
+    """A results folder that cannot be written (here a read-only mount): a clear error and
+    exit 1 before anything is lost, never an internal error."""
+    if os.geteuid() != 0:
+        need("a tmpfs mount", "needs root")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(ro)], check=True)
+    try:
+        write_job(tmp_path, "readonly", busybox, nap=0)
+        proc = start_tuner(tmp_path, "--n-trials", "2", "--results", str(ro / "results"))
+        out, err = proc.communicate(timeout=120)
+    finally:
+        subprocess.run(["umount", "-l", str(ro)], check=False)
+    assert proc.returncode == 1, err
+    assert f"cannot write the results folder {ro / 'results'}: Read-only file system" in err
+    assert "internal error" not in err and "Traceback" not in err
+    trials = optuna.load_study(study_name="readonly",
+                               storage=f"sqlite:///{tmp_path}/tuner.db").get_trials()
+    assert [t.state.name for t in trials] == ["FAIL"]
+    leftovers("readonly")
