@@ -2,3 +2,4 @@
 (what optimize writes and reports read). Imports nothing, so every layer can use it."""
 
 UNITS = "units"  # study: {parameter: "bytes" | "seconds"} for ranges written with units
+WORKLOADS = "workloads"  # trial: {workload label: the statistic of its repeats on that value}

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .attrs import WORKLOADS
 from .errors import DiskFull, ResultsUnwritable, TrialFailed
 from .job import Job
 from .space import Space
 
 # User attributes a trial carries (the dashboard and reports show them).
 SAMPLES = "samples"  # {workload label: [score of each repeat]}
-WORKLOADS = "workloads"  # {workload label: the statistic of its repeats}
 SPREAD = "spread"  # {workload label: {"cv", "min", "max", "n"}}
 DUPLICATE_OF = "duplicate_of"  # the trial whose configuration this one measured again
 CONFIRM = "confirm"  # a re-run of a top configuration at the end of a study

@@ -2,8 +2,9 @@
 
 The evaluator is chosen explicitly: Optuna's default (PED-ANOVA) misranked parameters on TPE
 data in a quick test, and fANOVA with a fixed seed gives the same answer on every run.
-Trials are grouped by their workload (user attr "workload", a dict) when they carry one: how
-much a knob matters can differ between a small and a large input.
+When trials measured several workload values (the "workloads" attribute: each value's own
+score), importance is given for the study's score and again for each workload value: how much
+a knob matters can differ between a small and a large input.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
+from ..attrs import WORKLOADS
 from ..errors import TunerError
 
 if TYPE_CHECKING:
     import optuna
 
 MIN_TRIALS = 5  # below this, a forest of regression trees says more about noise than knobs
-WORKLOAD = "workload"  # trial user attr: the workload parameters the trial ran with
 
 
 @dataclass
@@ -35,27 +36,38 @@ class Importance:
                 "constant": self.constant, "note": self.note}
 
 
-def workload_groups(trials: Iterable["optuna.trial.FrozenTrial"]
-                    ) -> dict[tuple[tuple[str, str], ...], list["optuna.trial.FrozenTrial"]]:
-    """Trials keyed by their workload; trials without one share the key ()."""
-    groups: dict[tuple[tuple[str, str], ...], list[Any]] = {}
+def per_workload(trials: Iterable["optuna.trial.FrozenTrial"]
+                 ) -> dict[str, list["optuna.trial.FrozenTrial"]]:
+    """For each workload value the trials measured, the trials with that value's score as
+    their value. Empty unless they measured more than one."""
+    from optuna.trial import create_trial
+
+    trials = list(trials)
+    labels: list[str] = []
     for t in trials:
-        w = t.user_attrs.get(WORKLOAD) or {}
-        key = tuple(sorted((str(k), repr(v)) for k, v in w.items())) if isinstance(w, dict) else ()
-        groups.setdefault(key, []).append(t)
-    return groups
+        for label in t.user_attrs.get(WORKLOADS) or {}:
+            if label not in labels:
+                labels.append(label)
+    if len(labels) < 2:
+        return {}
+    out: dict[str, list[Any]] = {}
+    for label in labels:
+        out[label] = [create_trial(params=t.params, distributions=t.distributions,
+                                   value=t.user_attrs[WORKLOADS][label])
+                      for t in trials if label in (t.user_attrs.get(WORKLOADS) or {})]
+    return out
 
 
 def study_importance(study: "optuna.Study") -> list[Importance]:
-    """One Importance per workload the trials ran (one, for a study without workload info)."""
+    """The importance for the study's score, then one per workload value when the trials
+    measured several."""
     from optuna.trial import TrialState
 
     complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
                 if t.value is not None]
-    groups = workload_groups(complete) or {(): []}
-    out = []
-    for key, trials in groups.items():
-        workload = trials[0].user_attrs.get(WORKLOAD) if key and trials else None
+    out = [importance(complete, study.direction)]
+    for label, trials in per_workload(complete).items():
+        workload = dict(part.split("=", 1) for part in label.split(",") if "=" in part)
         out.append(importance(trials, study.direction, workload))
     return out
 
