@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .attrs import UNITS
+from .attrs import JOB, MEASURING, UNITS
 from .errors import InputError
 from .job import Job, load_job
 from .optimize import SAMPLERS, TrialEvent
@@ -45,7 +45,6 @@ class Optimized:
     best: dict[str, Any] | None
 
 
-MEASURING = "measuring"  # study user attribute: the --repeat and --workload it runs with
 
 
 @dataclass
@@ -104,7 +103,7 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
             raise InputError(f"--study: study '{name}' exists and is to "
                              f"{s.direction.name.lower()}, but the job says "
                              f"{job.objective.direction}", hint="pass another --study NAME")
-        s.set_user_attr("job", str(Path(job.source).resolve()))
+        s.set_user_attr(JOB, str(Path(job.source).resolve()))
         # How trials measure (repeats, workload values): later runs of the study (--measure,
         # confirmations) measure the same way, so their numbers compare.
         s.set_user_attr(MEASURING, {"repeat": o.repeat, "workload": o.workload})

@@ -1,5 +1,21 @@
 """Names of the study and trial attributes that layers pass to each other through the storage
-(what optimize writes and reports read). Imports nothing, so every layer can use it."""
+(what optimize and trial write, what reports and the dashboard read). Imports nothing, so every
+layer can use it; the values are stored in studies and must not change."""
 
-UNITS = "units"  # study: {parameter: "bytes" | "seconds"} for ranges written with units
-WORKLOADS = "workloads"  # trial: {workload label: the statistic of its repeats on that value}
+# Trial user attributes
+REASON = "fail_reason"  # why a trial failed, in words
+WARNINGS = "warnings"  # what could not be collected (profiles)
+BASELINE = "baseline"  # the trial ran the default configuration
+CONFIRM = "confirm"  # a re-run of a top configuration at the end of a study
+CONFIRM_ROUND = "confirm_round"  # which round of the confirmation a re-run is in
+SAMPLES = "samples"  # {workload label: [score of each repeat]}
+SPREAD = "spread"  # {workload label: {"cv", "min", "max", "n"}}
+WORKLOADS = "workloads"  # {workload label: the statistic of its repeats on that value}
+DUPLICATE_OF = "duplicate_of"  # the trial whose configuration this one measured again
+SWEEP = "sweep"  # the parameter a --measure sweep trial varied
+
+# Study user attributes
+JOB = "job"  # the job file's absolute path (for --measure)
+MEASURING = "measuring"  # the --repeat and --workload it runs with
+CONFIRMED = "confirmed"  # the winner chosen on confirmed measurements
+UNITS = "units"  # {parameter: "bytes" | "seconds"} for ranges written with units

@@ -12,13 +12,13 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from .attrs import JOB, SWEEP
 from .errors import InputError
 from .reports.effect import Axis
 
 if TYPE_CHECKING:
     from .optimize import TrialEvent
 
-SWEEP = "sweep"  # trial user attr: the parameter a sweep trial varied
 CONTINUOUS_STEPS = 10  # a float range without a step is swept in tenths of its range
 
 
@@ -67,7 +67,7 @@ def measure(storage: str | None, study: str | None, param: str, *, steps: int = 
 
     url = _existing_url(storage)
     s = load_study(open_storage(url), url, study)
-    job_path = s.user_attrs.get("job")
+    job_path = s.user_attrs.get(JOB)
     if not job_path:
         raise InputError(f"--measure: study '{s.study_name}' does not record its job file",
                          hint="run `tuner optimize JOB` on it once (it records the job's path)")

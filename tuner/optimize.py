@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from .attrs import BASELINE, CONFIRM, CONFIRM_ROUND, CONFIRMED, REASON, WARNINGS  # noqa: F401
 from .errors import InputError, TrialFailed, TunerError
 from .space import Space
 
@@ -16,12 +17,6 @@ if TYPE_CHECKING:
     import optuna
 
 SAMPLERS = ("tpe", "grid", "random")
-REASON = "fail_reason"  # user attribute holding why a trial failed
-WARNINGS = "warnings"  # user attribute: what could not be collected (profiles)
-BASELINE = "baseline"  # user attribute of the trial that ran the default configuration
-CONFIRM = "confirm"  # user attribute of a re-run of a top configuration
-CONFIRMED = "confirmed"  # study user attribute: the winner chosen on confirmed measurements
-CONFIRM_ROUND = "confirm_round"  # user attribute: which round of the confirmation a re-run is in
 INTERRUPTED = "interrupted"
 
 TrialFn = Callable[[dict[str, Any], "optuna.Trial"], float]

@@ -15,16 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .attrs import WORKLOADS
+from .attrs import BASELINE, DUPLICATE_OF, REASON, SAMPLES, SPREAD, WARNINGS, WORKLOADS
 from .errors import DiskFull, ResultsUnwritable, TrialFailed
 from .job import Job
 from .space import Space
 
 # User attributes a trial carries (the dashboard and reports show them).
-SAMPLES = "samples"  # {workload label: [score of each repeat]}
-SPREAD = "spread"  # {workload label: {"cv", "min", "max", "n"}}
-DUPLICATE_OF = "duplicate_of"  # the trial whose configuration this one measured again
-CONFIRM = "confirm"  # a re-run of a top configuration at the end of a study
 
 
 @dataclass(frozen=True)
@@ -112,7 +108,6 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
     from .collect.outcome import failure_reason
     from .collect.profiles import collect_profiles
     from .collect.score import extract_score
-    from .optimize import BASELINE, WARNINGS
     from .runner import TrialContext
     from .runner.specs import file_path
     from .templates import Templates
@@ -239,8 +234,6 @@ def record_outcomes(study: Any, results: Path, engine: Any) -> list[int]:
     import optuna
     from optuna.trial import TrialState
 
-    from .optimize import REASON
-
     folder = results / study.study_name
     running = {t.number: t for t in study.get_trials(deepcopy=False,
                                                        states=(TrialState.RUNNING,))}
@@ -284,8 +277,6 @@ def _earlier_measurement(trial: Any, params: dict[str, Any]) -> Any:
 
 
 def _baseline_values(trial: Any) -> dict[str, float] | None:
-    from .optimize import BASELINE
-
     for t in trial.study.get_trials(deepcopy=False, states=_complete()):
         if t.user_attrs.get(BASELINE):
             return t.user_attrs.get(WORKLOADS)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..attrs import UNITS
-from ..optimize import BASELINE, CONFIRMED, REASON
+from ..attrs import BASELINE, CONFIRMED, REASON, SAMPLES, SPREAD, UNITS
 
 if TYPE_CHECKING:
     import optuna
@@ -36,7 +35,7 @@ def best_of(study: "optuna.Study") -> dict[str, Any] | None:
 def per_workload(study: "optuna.Study") -> dict[str, Any]:
     """For each workload value, the best configuration measured on it; and what choosing the
     one overall best for every workload costs against those per-workload bests."""
-    from ..trial import WORKLOADS
+    from ..attrs import WORKLOADS
 
     best = best_of(study)
     sign = 1 if study.direction.name == "MINIMIZE" else -1
@@ -103,8 +102,8 @@ def trial_rows(study: "optuna.Study", engine: Any = None) -> list[dict[str, Any]
             "reason": reason,
             "seconds": seconds,
             # Per workload value: every repeat's score, and their spread.
-            "samples": t.user_attrs.get("samples"),
-            "spread": t.user_attrs.get("spread"),
+            "samples": t.user_attrs.get(SAMPLES),
+            "spread": t.user_attrs.get(SPREAD),
         })
     return rows
 

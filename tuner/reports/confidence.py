@@ -49,7 +49,7 @@ def paired(trials: list[Any], a: dict[str, Any], b: dict[str, Any]) -> dict[str,
     mean (a t-interval on the log ratios; none from one round), or None without a common
     round or with a value that is not positive.
     """
-    from ..optimize import CONFIRM_ROUND
+    from ..attrs import CONFIRM_ROUND
 
     ka, kb = config_key(a), config_key(b)
     rounds: dict[Any, dict[str, float]] = {}
@@ -71,7 +71,7 @@ def paired(trials: list[Any], a: dict[str, Any], b: dict[str, Any]) -> dict[str,
 
 def _itself(trials: list[Any], params: dict[str, Any]) -> dict[str, Any] | None:
     """The baseline against itself: a ratio of 1 in every round it ran in."""
-    from ..optimize import CONFIRM_ROUND
+    from ..attrs import CONFIRM_ROUND
 
     rounds = {t.user_attrs[CONFIRM_ROUND] for t in trials
               if CONFIRM_ROUND in t.user_attrs and config_key(t.params) == config_key(params)}
@@ -118,7 +118,7 @@ def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, An
     those of the re-runs alone: the earlier results are why a configuration made the top K,
     so they lean towards luck (the winner's curse).
     """
-    from ..optimize import BASELINE, CONFIRM
+    from ..attrs import BASELINE, CONFIRM
 
     trials = _complete(study)
     sign = 1 if study.direction.name == "MINIMIZE" else -1

@@ -477,7 +477,7 @@ def study_effect(study: "optuna.Study", param: str) -> Effect:
 
     from ..errors import InputError
 
-    from ..trial import DUPLICATE_OF
+    from ..attrs import DUPLICATE_OF
 
     trials = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
               if t.value is not None]
