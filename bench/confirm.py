@@ -31,7 +31,7 @@ def grouped_confirm(study, space, trial_fn, top: int, runs: int) -> tuple[int, f
     """The previous procedure: each top configuration re-run `runs` times in a row; the
     winner on the median of all its results; its gain against the study's first baseline."""
     from tuner.optimize import CONFIRM, run_study
-    from tuner.reports.confidence import config_key, top_configurations
+    from tuner.selection import config_key, top_configurations
 
     configs = top_configurations(study, top)
     for params in configs:

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from typing import Any
 
 import click
 
+from .cli_output import STORAGE_HELP, STUDY_HELP
+from .cli_output import console as _console
+from .cli_output import dump as _dump
 from .errors import ExitStatus, TunerError
 from .format import fmt as _fmt
 from .format import params_text as _params_text
-
-STORAGE_HELP = "Study database URL [env TUNER_STORAGE; default sqlite:///tuner.db]."
-STUDY_HELP = "Study name [default: the only study in the storage]."
-
-
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False)
-
-
-def _dump(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="tuner")

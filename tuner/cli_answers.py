@@ -10,7 +10,9 @@ from typing import Any
 
 import click
 
-from .cli import STORAGE_HELP, STUDY_HELP, _console, _dump
+from .cli_output import STORAGE_HELP, STUDY_HELP
+from .cli_output import console as _console
+from .cli_output import dump as _dump
 from .format import fmt as _fmt
 from .format import params_text as _params_text
 

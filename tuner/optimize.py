@@ -190,7 +190,7 @@ def confirm_top(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, top: 
     """
     import random
 
-    from .reports.confidence import config_key, confirmed_summary, top_configurations
+    from .selection import config_key, confirmed_summary, top_configurations
 
     configs = top_configurations(study, top)
     if not configs:

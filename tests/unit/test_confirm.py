@@ -12,7 +12,8 @@ import pytest
 
 from tuner.job import parse_job
 from tuner.optimize import BASELINE, CONFIRM, CONFIRM_ROUND, confirm_top, run_study
-from tuner.reports.confidence import paired, verdict
+from tuner.reports.confidence import verdict
+from tuner.selection import paired
 from tuner.space import Space
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)

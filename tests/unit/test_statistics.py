@@ -8,7 +8,7 @@ import math
 import pytest
 
 from tuner.errors import TrialFailed
-from tuner.reports.confidence import interval, separate
+from tuner.selection import interval, separate
 from tuner.trial import combine, spread, summarize, workload_label
 
 

@@ -28,21 +28,38 @@ def load_job(path: str | os.PathLike[str], environ: typing.Mapping[str, str] | N
     """Load and validate a job file; raise JobError(s) with file, field and line."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read(path)
     except FileNotFoundError:
         raise JobError(str(path), None, "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise JobError(str(path), None, f"cannot read: {exc}") from None
     return parse_job(text, str(path), environ)
+
+
+# A job file or a template is a few kilobytes: reading stops past this (a path like /dev/zero).
+MAX_BYTES = 1 << 20
+
+
+def _read(path: Path) -> str:
+    with open(path, encoding="utf-8") as f:
+        text = f.read(MAX_BYTES + 1)
+    if len(text) > MAX_BYTES:
+        raise ValueError(f"larger than {MAX_BYTES >> 20} MiB; a job never needs that much")
+    return text
 
 
 def parse_job(text: str, source: str = "<job>",
               environ: typing.Mapping[str, str] | None = None) -> Job:
     environ = os.environ if environ is None else environ
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
+    except yaml.reader.ReaderError as exc:
+        raise JobError(source, None, f"not valid YAML: character #x{exc.character:04x} is not "
+                                     f"allowed ({exc.reason})",
+                       line=text.count("\n", 0, exc.position) + 1) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -51,7 +68,8 @@ def parse_job(text: str, source: str = "<job>",
     except RecursionError:
         raise JobError(source, None, "not valid YAML: nested too deeply") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: dict[Path_, int] = {}
     texts: dict[Path_, str] = {}
     if node is not None:
@@ -61,6 +79,10 @@ def parse_job(text: str, source: str = "<job>",
             raise JobError(source, None, f"expands to more than {MAX_VALUES} values or nests "
                                          f"too deeply (YAML aliases?); a job is never that "
                                          f"big") from None
+        except _NotText as exc:
+            raise JobError(source, _dotted(exc.path), "has a lone surrogate (a \\ud800-\\udfff "
+                                                      "escape): write the character itself",
+                           exc.line) from None
     if not isinstance(data, dict):
         raise JobError(source, None, "a job file is a mapping with parameters: and spec: at the top")
     data = _as_written(data, texts)
@@ -72,7 +94,9 @@ def parse_job(text: str, source: str = "<job>",
     try:
         job = Job.model_validate(data)
     except ValidationError as exc:
-        raise _many([_translate(err, source, lines) for err in exc.errors()]) from None
+        errs = exc.errors()
+        raise _many([_translate(err, source, lines) for err in errs[:MAX_ERRORS]],
+                    len(errs)) from None
     job = _resolve(job, source)
     errors = list(_cross_checks(job, source, lines))
     if errors:
@@ -93,8 +117,8 @@ def _read_templates(job: Job, source: str, lines: dict[Path_, int]) -> Job:
             if f.template is not None:
                 where = ("spec", "containers", cname, "files", path, "template")
                 try:
-                    text = (Path(source).parent / f.template).read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError) as exc:
+                    text = _read(Path(source).parent / f.template)
+                except (OSError, UnicodeDecodeError, ValueError) as exc:
                     reason = "no such file" if isinstance(exc, FileNotFoundError) else str(exc)
                     errors.append(JobError(source, _dotted(where),
                                            f"cannot read the template {f.template}: {reason}",
@@ -119,13 +143,54 @@ def env_name(name: str, inject_env: str | None) -> str:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _many(errors: list[JobError]) -> JobError:
+# Problems reported at once: a person fixes the first ones, and a value repeated by aliases
+# would otherwise give thousands of lines.
+MAX_ERRORS = 20
+
+
+def _many(errors: list[JobError], count: int | None = None) -> JobError:
+    count = len(errors) if count is None else count
+    if count > MAX_ERRORS:
+        errors = errors[:MAX_ERRORS] + [JobError(errors[0].path, None,
+                                                 f"... and {count - MAX_ERRORS} more")]
     return errors[0] if len(errors) == 1 else JobErrors(errors)
 
 
 class _Loader(yaml.SafeLoader):
     """YAML as a person means it: booleans are only true and false (YAML 1.2); `yes`, `no`,
     `on` and `off` stay text, since the programs being tuned read them as text."""
+
+    _depth = 0
+    _nodes = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        # Refused as soon as it is seen, for PyYAML is slow: some 20 us a value, and more
+        # with every open level ([[[[... thousands deep takes seconds).
+        self._depth += 1
+        self._nodes += 1
+        try:
+            if self._depth > MAX_DEPTH or self._nodes > MAX_NODES:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep; a job never is"
+                    if self._depth > MAX_DEPTH else
+                    f"more than {MAX_NODES} values written; a job never has that many",
+                    self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # A value YAML's own types cannot hold (a date 2001-02-30, a number of 5,000 digits)
+        # is a mistake in the file, at the value's line.
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError, AttributeError, TypeError) as exc:
+            problem = ("a number of more than 4300 digits"
+                       if "integer string conversion" in str(exc) else str(exc)
+                       if isinstance(exc, ValueError) else
+                       f"not a valid {str(node.tag).rsplit(':', 1)[-1]}")
+            raise yaml.constructor.ConstructorError(None, None, problem,
+                                                    node.start_mark) from None
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -134,6 +199,9 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
                               re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
+MAX_DEPTH = 100  # levels of nesting; a job has fewer than 10
+MAX_NODES = 10_000  # values and keys as written (an alias is one); a job has a few hundred
+
 # Aliases can make a small file expand into billions of values ("billion laughs"): a job
 # never needs more than this many.
 MAX_VALUES = 100_000
@@ -141,6 +209,16 @@ MAX_VALUES = 100_000
 
 class _TooBig(Exception):
     pass
+
+
+# "\ud800" in a double-quoted string makes text no program can be given, nor print.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _NotText(Exception):
+    def __init__(self, path: Path_, line: int):
+        super().__init__(path)
+        self.path, self.line = path, line
 
 
 def _collect_lines(node: yaml.Node, path: Path_, out: dict[Path_, int],
@@ -156,12 +234,17 @@ def _collect_lines(node: yaml.Node, path: Path_, out: dict[Path_, int],
                 continue
             sub = path + (key.value,)
             out[sub] = key.start_mark.line + 1
+            if _SURROGATE.search(key.value):
+                raise _NotText(sub, out[sub])
             _collect_lines(value, sub, out, texts, seen)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _collect_lines(item, path + (i,), out, texts, seen)
-    elif isinstance(node, yaml.ScalarNode) and node.style is None:
-        texts[path] = node.value
+    elif isinstance(node, yaml.ScalarNode):
+        if _SURROGATE.search(node.value):
+            raise _NotText(path, node.start_mark.line + 1)
+        if node.style is None:
+            texts[path] = node.value
 
 
 def _reads_back(value: Any, text: str) -> bool:
@@ -288,9 +371,14 @@ def _unwrap(annotation: Any) -> Any:
 
 
 def _translate(err: Any, source: str, lines: dict[Path_, int]) -> JobError:
-    # Drop pydantic's union-branch tags (e.g. 'str', 'list[...]') so the path is the user's.
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in
-                {"str", "int", "float", "bool", "function-after[_check()]"})))
+    # Drop pydantic's union-branch tags (e.g. 'str', 'list[...]') so the path is the user's;
+    # a key the file has is kept even when it looks like one ('par[ameters').
+    loc: Path_ = ()
+    for p in err["loc"]:
+        tag = isinstance(p, str) and (p in {"str", "int", "float", "bool"}
+                                      or ("[" in p and p.endswith("]")))
+        if not tag or loc + (p,) in lines:
+            loc += (p,)
     kind = err["type"]
     if kind == "extra_forbidden":
         key = loc[-1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal, Union
 
@@ -41,7 +42,7 @@ def parse_size(value: Any) -> Any:
         return value
     if isinstance(value, str):
         m = _SIZE_RE.match(value)
-        if m:
+        if m and math.isfinite(float(m.group(1)) * _UNITS[m.group(2).lower()]):
             return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
     raise ValueError(f"{value!r} is not a size; write it like 512m or 4g (k/m/g/t suffixes)")
 
@@ -51,7 +52,10 @@ def parse_duration(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("expected a duration like 20s or 5m")
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond a float's range
+            raise ValueError("is too many seconds for a duration") from None
     if isinstance(value, str):
         text = value.strip()
         parts = _DURATION_PART.findall(text)
@@ -93,8 +97,15 @@ def written_unit(values: list[Any]) -> str | None:
     return "bytes" if any(_UNIT_SIZE_RE.match(t) for t in texts) else None
 
 
+def _finite(x: float) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except OverflowError:  # an int beyond a float's range
+        return False
+
+
 Size = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0, allow_inf_nan=False)]
 
 
 class _Model(BaseModel):
@@ -131,8 +142,17 @@ class Range(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> "Range":
+        # Every bound, the span and the count of steps are floats somewhere (Optuna, the grid).
+        for key in ("min", "max", "step"):
+            if getattr(self, key) is not None and not _finite(getattr(self, key)):
+                raise ValueError(f"{key} must be a finite number, at most 1.8e308 in size")
         if self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        if not math.isfinite(float(self.max) - float(self.min)):
+            raise ValueError("the range is wider than a float holds (max - min over 1.8e308)")
+        if self.step is not None and not math.isfinite(
+                (float(self.max) - float(self.min)) / float(self.step)):
+            raise ValueError("step is too small for the range: more than 1.8e308 steps")
         if self.log and self.min <= 0:
             raise ValueError("a log range needs min > 0")
         if self.log and self.step is not None and not (self.is_int and self.step == 1):
@@ -210,7 +230,7 @@ class Container(_Model):
     image: Annotated[str, Field(min_length=1)]
     command: list[Union[str, StrictInt, StrictFloat]] | str | None = None
     env: dict[Annotated[str, Field(pattern=ENV_RE)], Scalar] = {}
-    cpu: PositiveFloat | None = None
+    cpu: Annotated[PositiveFloat, Field(allow_inf_nan=False)] | None = None
     ram: Size | None = None
     output: Annotated[str, Field(pattern=r"^/")] | None = None
     # Dangerous powers are off unless a job asks for them by name.
@@ -247,6 +267,9 @@ class Objective(_Model):
                 re.compile(self.regex)
             except re.error as exc:
                 raise ValueError(f"regex does not compile: {exc}") from None
+            except (RecursionError, OverflowError, RuntimeError):
+                raise ValueError("regex does not compile: nested too deeply, or too "
+                                 "long") from None
         if self.file is not None and (self.file.startswith("/") or ".." in self.file.split("/")):
             raise ValueError("file must be a path inside the container's output directory")
         return self

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from . import retrying
+from .retry import retrying
 
 T = TypeVar("T")
 SCHEMA_VERSION = 2  # 2: tuner_runs.run_label

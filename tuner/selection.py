@@ -1,0 +1,178 @@
+"""Choosing a winner under noise: the top configurations to confirm, their repeated
+measurements, side-by-side ratios to the baseline with 95% intervals, and whether the winner
+is distinguishable from the runner-up and from the baseline. The optimizer uses it to decide;
+reports only show what it decided.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+# Student's t, two-sided 95%, by degrees of freedom (1..30); beyond, the normal 1.96.
+_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+         2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+
+
+def interval(values: list[float]) -> tuple[float, float] | None:
+    """95% confidence interval of the mean (t-interval); None with fewer than 2 values."""
+    n = len(values)
+    if n < 2:
+        return None
+    mean = statistics.fmean(values)
+    t = _T975[n - 2] if n - 1 <= len(_T975) else 1.96
+    half = t * statistics.stdev(values) / math.sqrt(n)
+    return mean - half, mean + half
+
+
+def describe(values: list[float], numbers: list[int], params: dict[str, Any]) -> dict[str, Any]:
+    ci = interval(values)
+    return {"params": params, "n": len(values), "median": statistics.median(values),
+            "mean": statistics.fmean(values), "ci": list(ci) if ci else None,
+            "trials": numbers}
+
+
+def _complete(study: Any) -> list[Any]:
+    return [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+
+
+def config_key(params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """What makes two trials the same configuration."""
+    return tuple(sorted((k, repr(v)) for k, v in params.items()))
+
+
+def paired(trials: list[Any], a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None:
+    """a against b, side by side: the ratio of a's to b's value in each confirmation round
+    both completed in. A drift of the machine between rounds cancels out of each ratio.
+
+    Returns the geometric mean ratio, the median ratio and a 95% interval of the geometric
+    mean (a t-interval on the log ratios; none from one round), or None without a common
+    round or with a value that is not positive.
+    """
+    from .attrs import CONFIRM_ROUND
+
+    ka, kb = config_key(a), config_key(b)
+    rounds: dict[Any, dict[str, float]] = {}
+    for t in trials:
+        r = t.user_attrs.get(CONFIRM_ROUND)
+        key = config_key(t.params)
+        if r is None or key not in (ka, kb):
+            continue
+        rounds.setdefault(r, {})["a" if key == ka else "b"] = t.value
+    pairs = [(v["a"], v["b"]) for _, v in sorted(rounds.items()) if "a" in v and "b" in v]
+    if not pairs or any(x <= 0 or y <= 0 for x, y in pairs):
+        return None
+    logs = [math.log(x / y) for x, y in pairs]
+    ci = interval(logs)
+    return {"rounds": len(pairs), "ratio": math.exp(statistics.fmean(logs)),
+            "median_ratio": statistics.median(x / y for x, y in pairs),
+            "ci": [math.exp(ci[0]), math.exp(ci[1])] if ci else None}
+
+
+def _itself(trials: list[Any], params: dict[str, Any]) -> dict[str, Any] | None:
+    """The baseline against itself: a ratio of 1 in every round it ran in."""
+    from .attrs import CONFIRM_ROUND
+
+    rounds = {t.user_attrs[CONFIRM_ROUND] for t in trials
+              if CONFIRM_ROUND in t.user_attrs and config_key(t.params) == config_key(params)}
+    if not rounds:
+        return None
+    return {"rounds": len(rounds), "ratio": 1.0, "median_ratio": 1.0, "ci": None}
+
+
+def _apart(pair: dict[str, Any] | None) -> bool | None:
+    """Does a paired interval exclude "no difference"? None without an interval."""
+    if not pair or not pair["ci"]:
+        return None
+    return pair["ci"][1] < 1 or pair["ci"][0] > 1
+
+
+def top_configurations(study: Any, k: int) -> list[dict[str, Any]]:
+    """The k distinct configurations with the best median of their results so far (a
+    configuration measured often is judged on all of it, not on its luckiest run)."""
+    values: dict[tuple, list[float]] = {}
+    params_of: dict[tuple, dict[str, Any]] = {}
+    for t in _complete(study):
+        key = config_key(t.params)
+        values.setdefault(key, []).append(t.value)
+        params_of[key] = dict(t.params)
+    sign = 1 if study.direction.name == "MINIMIZE" else -1
+    ranked = sorted(values, key=lambda key: sign * statistics.median(values[key]))
+    return [params_of[key] for key in ranked[:k]]
+
+
+def separate(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool | None:
+    """Do two configurations' 95% intervals not overlap? None when either has no interval."""
+    if not a or not b or not a["ci"] or not b["ci"]:
+        return None
+    return a["ci"][1] < b["ci"][0] or b["ci"][1] < a["ci"][0]
+
+
+def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The winner among `configs`, beside the runner-up and the baseline (the default).
+
+    With confirmation rounds, the winner is the best side by side with the baseline (the
+    geometric mean of its ratios to the baseline of the same round): the rounds interleave
+    the configurations, so a machine that drifts cannot favour one. Without rounds (an older
+    study), it is chosen on the median of all its measurements. Either way its numbers are
+    those of the re-runs alone: the earlier results are why a configuration made the top K,
+    so they lean towards luck (the winner's curse).
+    """
+    from .attrs import BASELINE, CONFIRM
+
+    trials = _complete(study)
+    sign = 1 if study.direction.name == "MINIMIZE" else -1
+
+    def fresh_of(same: list[Any]) -> tuple[list[Any], str]:
+        fresh = [t for t in same if t.user_attrs.get(CONFIRM)]
+        return (fresh, "re-runs") if fresh else (same, "all trials")
+
+    base_trials = [t for t in trials if t.user_attrs.get(BASELINE)]
+    baseline = None
+    if base_trials:
+        chosen, on = fresh_of(base_trials)
+        baseline = describe([t.value for t in chosen], [t.number for t in chosen],
+                            dict(base_trials[0].params))
+        baseline["measured_on"] = on
+    described = []
+    for params in configs:
+        same = [t for t in trials if config_key(t.params) == config_key(params)]
+        if not same:
+            continue
+        chosen, on = fresh_of(same)
+        d = describe([t.value for t in chosen], [t.number for t in chosen], params)
+        d["measured_on"] = on
+        d["pooled_median"] = statistics.median(t.value for t in same)
+        d["vs_baseline"] = None
+        if baseline and config_key(params) == config_key(baseline["params"]):
+            d["vs_baseline"] = _itself(trials, params)  # the default made the top K
+        elif baseline:
+            d["vs_baseline"] = paired(trials, params, baseline["params"])
+        described.append(d)
+    if not described:
+        return None
+    if all(d["vs_baseline"] for d in described):
+        described.sort(key=lambda d: sign * math.log(d["vs_baseline"]["ratio"]))
+    else:
+        described.sort(key=lambda d: sign * d["pooled_median"])
+    winner = described[0]
+    runner_up = described[1] if len(described) > 1 else None
+    # Side by side in the confirmation rounds where there are such; else the intervals of
+    # measurements taken at different times (which a drifting machine can push apart).
+    vs_runner_up = paired(trials, winner["params"], runner_up["params"]) if runner_up else None
+    vs_baseline = winner["vs_baseline"]
+    change = change_ci = None
+    if vs_baseline:
+        change = vs_baseline["ratio"] - 1
+        change_ci = [x - 1 for x in vs_baseline["ci"]] if vs_baseline["ci"] else None
+    elif baseline and baseline["median"]:
+        change = (winner["median"] - baseline["median"]) / abs(baseline["median"])
+    return {"winner": winner, "runner_up": runner_up, "baseline": baseline,
+            "vs_runner_up": vs_runner_up, "vs_baseline": vs_baseline,
+            "distinct_from_runner_up": _apart(vs_runner_up) if vs_runner_up
+            else separate(winner, runner_up),
+            "distinct_from_baseline": _apart(vs_baseline) if vs_baseline
+            else separate(winner, baseline),
+            "change_vs_baseline": change, "change_vs_baseline_ci": change_ci}
