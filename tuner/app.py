@@ -206,6 +206,7 @@ def trials(storage: str | None, study: str | None) -> tuple[str, list[dict[str, 
 
 def runs(storage: str | None, study: str | None, number: int) -> tuple[str, list[dict[str, Any]]]:
     """The per-container rows of one trial."""
+    from .storage import trial_id
     from .storage.tables import runs_of
 
     s = _load(storage, study)
@@ -213,7 +214,7 @@ def runs(storage: str | None, study: str | None, number: int) -> tuple[str, list
     if not matching:
         raise InputError(f"TRIAL: study '{s.study_name}' has no trial {number} "
                          f"(it has {len(s.get_trials(deepcopy=False))})")
-    rows = runs_of(_engine(s), [matching[0]._trial_id])
+    rows = runs_of(_engine(s), [trial_id(matching[0])])
     for r in rows:
         r.pop("id", None)
         r.pop("trial_id", None)
@@ -253,9 +254,10 @@ def profile_answer(kind: str, storage: str | None, study: str | None, **kwargs: 
 def _engine(study: Any) -> Any:
     from .storage.tables import ensure_tables
 
-    backend = getattr(study._storage, "_backend", study._storage)
-    ensure_tables(backend.engine)
-    return backend.engine
+    from .storage import engine_of
+
+    ensure_tables(engine_of(study))
+    return engine_of(study)
 
 
 def _existing_url(storage: str | None) -> str:

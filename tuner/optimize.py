@@ -59,6 +59,8 @@ def enqueue_grid(study: "optuna.Study", space: Space) -> int:
     """
     from optuna.trial import TrialState
 
+    from .storage import enqueued_params
+
     points = space.grid_points()
     names = list(space.knobs)
     covered = set()
@@ -68,7 +70,7 @@ def enqueue_grid(study: "optuna.Study", space: Space) -> int:
         # A waiting trial, or one just claimed by a worker, has no params yet: its point is
         # in the fixed params it was enqueued with.
         params = t.params if all(n in t.params for n in names) \
-            else t.system_attrs.get("fixed_params", {})
+            else enqueued_params(t) or {}
         if all(n in params for n in names):
             covered.add(_key(space.clean(params), names))
     default = space.defaults()
@@ -105,9 +107,10 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
     from optuna.trial import TrialState
 
     from .storage import QueueEmpty
+    from .storage import backend as storage_backend
     from .storage.tables import lock
 
-    backend = getattr(study._storage, "_backend", study._storage)
+    backend = storage_backend(study)
     units = space.units
     total = n_trials
     if not grid and not study.get_trials(deepcopy=False):

@@ -19,6 +19,7 @@ from .attrs import BASELINE, DUPLICATE_OF, REASON, SAMPLES, SPREAD, WARNINGS, WO
 from .errors import DiskFull, ResultsUnwritable, TrialFailed
 from .job import Job
 from .space import Space
+from .storage import trial_id
 
 # User attributes a trial carries (the dashboard and reports show them).
 
@@ -83,7 +84,7 @@ class _Record:
     def save(self, trialdir: Path, trial: Any, params: dict[str, Any], value: float | None,
              reason: str | None, recorded: bool = False) -> None:
         trialdir.mkdir(parents=True, exist_ok=True)
-        data = {"number": trial.number, "trial_id": trial._trial_id, "params": params,
+        data = {"number": trial.number, "trial_id": trial_id(trial), "params": params,
                 "value": value, "reason": reason, "recorded": recorded, "attrs": self.attrs,
                 "runs": self.runs, "profiles": self.profiles, "logs": self.logs}
         tmp = trialdir / (OUTCOME + ".tmp")
@@ -134,7 +135,7 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
         summaries, found = collect_profiles(job, done, outdir)
         warnings.extend(done.warnings + found)
         record.runs.extend(_run_rows(trial, done, outdir, label))
-        record.profiles.extend({**row, "trial_id": trial._trial_id,
+        record.profiles.extend({**row, "trial_id": trial_id(trial),
                                 "source": row["source"] + (f"@{label}" if label else "")}
                                for row in summaries)
         record.logs.append(str(outdir / "merged.log"))
@@ -244,9 +245,9 @@ def record_outcomes(study: Any, results: Path, engine: Any) -> list[int]:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if data.get("trial_id") != t._trial_id:
+        if data.get("trial_id") != trial_id(t):
             continue  # a folder left by an earlier study of the same name
-        trial = optuna.Trial(study, t._trial_id)
+        trial = optuna.Trial(study, trial_id(t))
         if not data.get("recorded"):
             _Record(data["attrs"], data["runs"], data["profiles"], data["logs"]).write(
                 trial, engine, results)
@@ -266,7 +267,9 @@ def _earlier_measurement(trial: Any, params: dict[str, Any]) -> Any:
     """The complete trial that measured this configuration most (the latest of a chain of
     duplicates holds all its samples), when the sampler proposed it again. Enqueued trials
     (baseline, grid points, sweeps, confirmations) always run afresh."""
-    if "fixed_params" in trial.study._storage.get_trial_system_attrs(trial._trial_id):
+    from .storage import enqueued_params
+
+    if enqueued_params(trial) is not None:
         return None
     same = [t for t in trial.study.get_trials(deepcopy=False, states=_complete())
             if t.params == params and t.number != trial.number and SAMPLES in t.user_attrs]
@@ -294,7 +297,7 @@ def _run_rows(trial: Any, done: Any, outdir: Path, label: str | None) -> list[di
     rows = []
     for name, c in done.containers.items():
         rows.append({
-            "trial_id": trial._trial_id, "container": name, "run_label": label,
+            "trial_id": trial_id(trial), "container": name, "run_label": label,
             "image": c.image, "image_id": c.image_id, "exit_code": c.exit_code,
             "oom_killed": c.oom_killed, "killed": c.killed, "started_at": c.started_at,
             "ended_at": c.finished_at,

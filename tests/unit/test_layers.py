@@ -53,3 +53,13 @@ def test_reports_do_not_import_the_optimizer_or_the_trial():
     back = {(m, t) for m in graph if m.startswith("tuner.reports") for t in graph[m]
             if t in ("tuner.optimize", "tuner.trial", "tuner.app", "tuner.cli")}
     assert not back, back
+
+
+def test_optuna_internals_are_reached_from_the_storage_package_only():
+    import re
+
+    internal = re.compile(r"\._storage\b|\._trial_id\b|fixed_params|\._backend\b")
+    found = [f"{p.relative_to(ROOT.parent)}:{n}" for p in ROOT.rglob("*.py")
+             if "storage" not in p.relative_to(ROOT).parts
+             for n, line in enumerate(p.read_text().splitlines(), 1) if internal.search(line)]
+    assert not found, found

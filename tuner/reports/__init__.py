@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..attrs import BASELINE, CONFIRMED, REASON, SAMPLES, SPREAD, UNITS
+from ..storage import trial_id
 
 if TYPE_CHECKING:
     import optuna
@@ -74,7 +75,7 @@ def trial_rows(study: "optuna.Study", engine: Any = None) -> list[dict[str, Any]
     if engine is not None:
         from ..storage.tables import runs_of
 
-        for r in runs_of(engine, [t._trial_id for t in trials]):
+        for r in runs_of(engine, [trial_id(t) for t in trials]):
             if r["started_at"] is None or r["ended_at"] is None:
                 continue
             lo, hi = spans.get(r["trial_id"], (r["started_at"], r["ended_at"]))
@@ -84,8 +85,8 @@ def trial_rows(study: "optuna.Study", engine: Any = None) -> list[dict[str, Any]
     rows = []
     for t in trials:
         seconds = None
-        if t._trial_id in spans:
-            lo, hi = spans[t._trial_id]
+        if trial_id(t) in spans:
+            lo, hi = spans[trial_id(t)]
             seconds = max(0.0, hi - lo)
         elif t.datetime_start and t.datetime_complete:
             seconds = (t.datetime_complete - t.datetime_start).total_seconds()

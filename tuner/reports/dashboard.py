@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..storage import trial_id
+
 if TYPE_CHECKING:
     import optuna
 
@@ -68,7 +70,7 @@ def upload_logs(storage: "optuna.storages.BaseStorage", results: str | Path,
                         "mimetype": "text/plain",  # shown in the browser, not downloaded
                         "encoding": None}
                 # The artifact first, then its record: a crash between leaves an unlisted file.
-                storage.set_study_system_attr(study_id, f"{PREFIX}{t._trial_id}:{artifact_id}",
+                storage.set_study_system_attr(study_id, f"{PREFIX}{trial_id(t)}:{artifact_id}",
                                               json.dumps(meta))
                 added += 1
             files += added
@@ -78,7 +80,7 @@ def upload_logs(storage: "optuna.storages.BaseStorage", results: str | Path,
 
 def _known(study_attrs: dict[str, Any], trial: "optuna.trial.FrozenTrial") -> dict[str, dict]:
     """The trial's artifacts by file name, from both places optuna-dashboard reads."""
-    prefix = f"{PREFIX}{trial._trial_id}:"
+    prefix = f"{PREFIX}{trial_id(trial)}:"
     values = [v for k, v in study_attrs.items() if k.startswith(prefix)]
     values += [v for k, v in (trial.system_attrs or {}).items() if k.startswith(TRIAL_PREFIX)]
     out = {}

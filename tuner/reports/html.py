@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import baseline_of, best_of, trial_rows
 from ..format import fmt as _fmt
+from ..storage import engine_of, trial_id
 from ..format import params_text as _params_text
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def profile_summaries(study: "optuna.Study", n: int = 8) -> list[dict[str, Any]]
     from ..storage.tables import profiles_of
     from .profiles import trial_top
 
-    engine = getattr(getattr(study._storage, "_backend", study._storage), "engine", None)
+    engine = engine_of(study)
     if engine is None:
         return []
     picks = [("best", best_of(study)), ("default", baseline_of(study))]
@@ -68,7 +69,7 @@ def profile_summaries(study: "optuna.Study", n: int = 8) -> list[dict[str, Any]]
             continue
         try:
             trial = next(x for x in study.get_trials(deepcopy=False) if x.number == t["number"])
-            types = {r["sample_type"] for r in profiles_of(engine, [trial._trial_id])}
+            types = {r["sample_type"] for r in profiles_of(engine, [trial_id(trial)])}
             if not types:
                 continue
             # CPU first: pprof's "cpu", folded stacks' "samples"; else whatever was stored.

@@ -13,6 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from ..errors import InputError
+from ..storage import trial_id
 from ..storage.tables import profiles_of
 
 DEFAULT_SAMPLE = "cpu"
@@ -36,7 +37,7 @@ def _per_trial(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
 
 def _rows(engine: Any, trials: list[Any], container: str | None, sample_type: str
           ) -> list[dict[str, Any]]:
-    rows = profiles_of(engine, [t._trial_id for t in trials], container, sample_type)
+    rows = profiles_of(engine, [trial_id(t) for t in trials], container, sample_type)
     if not rows:
         what = f"{sample_type} profiles" + (f" of container {container}" if container else "")
         raise InputError(f"no {what} stored for these trials",
@@ -48,7 +49,7 @@ def _rows(engine: Any, trials: list[Any], container: str | None, sample_type: st
 def trial_top(study: Any, engine: Any, number: int, container: str | None = None,
               sample_type: str = DEFAULT_SAMPLE, n: int = 20) -> dict[str, Any]:
     trial = _trial(study, number)
-    data = _per_trial(_rows(engine, [trial], container, sample_type))[trial._trial_id]
+    data = _per_trial(_rows(engine, [trial], container, sample_type))[trial_id(trial)]
     names = sorted(data["flat"], key=lambda f: (-abs(data["flat"][f]), f))[:n]
     return {"sample_type": sample_type, "unit": data["unit"], "total": data["total"],
             "functions": [{"name": f, "flat": data["flat"][f], "cum": data["cum"][f]}
@@ -59,8 +60,8 @@ def diff(study: Any, engine: Any, a: int, b: int, container: str | None = None,
          sample_type: str = DEFAULT_SAMPLE, n: int = 20) -> dict[str, Any]:
     ta, tb = _trial(study, a), _trial(study, b)
     per = _per_trial(_rows(engine, [ta, tb], container, sample_type))
-    da = per.get(ta._trial_id, {"total": 0.0, "flat": {}, "unit": ""})
-    db = per.get(tb._trial_id, {"total": 0.0, "flat": {}, "unit": ""})
+    da = per.get(trial_id(ta), {"total": 0.0, "flat": {}, "unit": ""})
+    db = per.get(trial_id(tb), {"total": 0.0, "flat": {}, "unit": ""})
     names = set(da["flat"]) | set(db["flat"])
 
     def share(d: dict[str, Any], f: str) -> float:
@@ -84,13 +85,13 @@ def compare(study: Any, engine: Any, param: str, container: str | None = None,
                          f"(parameters: {', '.join(known) or 'none'})")
     trials = [t for t in trials if param in t.params]
     per = _per_trial(_rows(engine, trials, container, sample_type))
-    trials = [t for t in trials if t._trial_id in per]
+    trials = [t for t in trials if trial_id(t) in per]
     groups = _group(trials, param, bins)
     unit = next(iter(per.values()))["unit"]
     out_groups = []
     shares: dict[str, list[float]] = defaultdict(list)
     for label, members in groups:
-        data = [per[t._trial_id] for t in members]
+        data = [per[trial_id(t)] for t in members]
         names = set().union(*(d["flat"] for d in data))
         mean_share = {f: statistics.fmean(d["flat"].get(f, 0.0) / d["total"] if d["total"]
                                           else 0.0 for d in data) for f in names}

@@ -62,6 +62,33 @@ GRACE_SECONDS = 40  # a RUNNING trial silent this long belongs to a dead worker
 HEARTBEAT_ENV, GRACE_ENV = "TUNER_HEARTBEAT_INTERVAL", "TUNER_HEARTBEAT_GRACE"
 
 
+# Optuna's internals that tuner needs, reached here only: the rest of tuner asks these.
+
+def trial_id(trial: Any) -> int:
+    """The storage's id of a trial (FrozenTrial or Trial): the tuner_ tables refer to it."""
+    return trial._trial_id
+
+
+def backend(study: "optuna.Study") -> Any:
+    """The RDB storage under Optuna's cache: its engine, its queue-only switch."""
+    return getattr(study._storage, "_backend", study._storage)
+
+
+def engine_of(study: "optuna.Study") -> Any:
+    """The SQLAlchemy engine of a study's storage (None for a storage without one)."""
+    return getattr(backend(study), "engine", None)
+
+
+def enqueued_params(trial: Any) -> dict[str, Any] | None:
+    """The parameters a trial was enqueued with (a grid point, the baseline, a re-run), or
+    None for a trial the sampler chose. Works for a live Trial and a FrozenTrial."""
+    from optuna.trial import FrozenTrial
+
+    attrs = trial.system_attrs if isinstance(trial, FrozenTrial) else \
+        trial.study._storage.get_trial_system_attrs(trial._trial_id)
+    return attrs.get("fixed_params")
+
+
 class QueueEmpty(Exception):
     """A grid worker asked for a trial, and no enqueued grid point was left to claim."""
 
