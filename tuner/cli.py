@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .cli_output import STORAGE_HELP, STUDY_HELP
+from .cli_output import json_option, storage_option, study_option
 from .cli_output import console as _console
 from .cli_output import dump as _dump
 from .errors import ExitStatus, TunerError
@@ -117,7 +117,7 @@ def validate(job: str, as_json: bool) -> None:
 @click.option("--n-trials", type=click.IntRange(min=1), default=None,
               help="Trials to run now [default: 20; grid: every point not yet run].")
 @click.option("--seed", type=int, default=None, help="Seed for the sampler.")
-@click.option("--storage", default=None, help=STORAGE_HELP)
+@storage_option
 @click.option("--study", default=None, help="Study name [default: the job's name].")
 @click.option("--results", default="results", show_default=True, type=click.Path(file_okay=False),
               help="Folder for each trial's logs and files.")
@@ -238,12 +238,12 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
 
 
 @cli.command()
-@click.option("--storage", default=None, help=STORAGE_HELP)
-@click.option("--study", default=None, help=STUDY_HELP)
+@storage_option
+@study_option
 @click.option("--per-workload", is_flag=True,
               help="Also the best configuration for each workload value, and what one "
                    "configuration for all of them costs.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: study, number, value, params.")
+@json_option("study, number, value, params.")
 def best(storage: str | None, study: str | None, per_workload: bool, as_json: bool) -> None:
     """Show the best trial of a study, beside the default configuration.
 
@@ -281,9 +281,9 @@ def best(storage: str | None, study: str | None, per_workload: bool, as_json: bo
 
 
 @cli.command()
-@click.option("--storage", default=None, help=STORAGE_HELP)
-@click.option("--study", default=None, help=STUDY_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per trial.")
+@storage_option
+@study_option
+@json_option("one object per trial.")
 def trials(storage: str | None, study: str | None, as_json: bool) -> None:
     """List a study's trials: state, score, parameters, and why failed ones failed.
 
@@ -332,9 +332,9 @@ def trials(storage: str | None, study: str | None, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("trial", type=int)
-@click.option("--storage", default=None, help=STORAGE_HELP)
-@click.option("--study", default=None, help=STUDY_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per container.")
+@storage_option
+@study_option
+@json_option("one object per container.")
 def runs(trial: int, storage: str | None, study: str | None, as_json: bool) -> None:
     """Show each container of one trial: exit, OOM, time, peak memory, CPU, log.
 
@@ -378,8 +378,8 @@ def _mib(n: int | None) -> str:
 
 
 @cli.command()
-@click.option("--storage", default=None, help=STORAGE_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per study.")
+@storage_option
+@json_option("one object per study.")
 def studies(storage: str | None, as_json: bool) -> None:
     """List the studies in a storage, with their trial counts and best scores.
 
@@ -448,8 +448,8 @@ SAMPLE_HELP = ("Sample type by name or number, as pprof's -sample_index: cpu, sa
               help="How many functions to show.")
 @click.option("--sample-index", default=None,
               help=SAMPLE_HELP + " [default: the profile's; with --trial: cpu].")
-@click.option("--storage", default=None, help=STORAGE_HELP)
-@click.option("--study", default=None, help=STUDY_HELP)
+@storage_option
+@study_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: sample_type, unit, total, "
                                                       "functions [{name, flat, cum}].")
 def profile_top(file: str | None, trial: int | None, container: str | None, count: int,
@@ -526,9 +526,9 @@ def _pct(value: float, total: float) -> str:
 @click.option("--sample-index", default="cpu", show_default=True, help=SAMPLE_HELP + ".")
 @click.option("-n", "count", type=click.IntRange(min=1), default=6, show_default=True,
               help="Functions shown per value.")
-@click.option("--storage", default=None, help=STORAGE_HELP)
-@click.option("--study", default=None, help=STUDY_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: groups and movers.")
+@storage_option
+@study_option
+@json_option("groups and movers.")
 def profile_compare(param: str, container: str | None, sample_index: str, count: int,
                     storage: str | None, study: str | None, as_json: bool) -> None:
     """How the top functions change with a parameter: share and cost per value.
@@ -577,8 +577,8 @@ def profile_compare(param: str, container: str | None, sample_index: str, count:
 @click.option("--sample-index", default="cpu", show_default=True, help=SAMPLE_HELP + ".")
 @click.option("-n", "count", type=click.IntRange(min=1), default=15, show_default=True,
               help="How many functions to show.")
-@click.option("--storage", default=None, help=STORAGE_HELP)
-@click.option("--study", default=None, help=STUDY_HELP)
+@storage_option
+@study_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def profile_diff(trial_a: int, trial_b: int, container: str | None, sample_index: str,
                  count: int, storage: str | None, study: str | None, as_json: bool) -> None:

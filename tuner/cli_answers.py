@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from .cli_output import STORAGE_HELP, STUDY_HELP
+from .cli_output import storage_option, study_option
 from .cli_output import console as _console
 from .cli_output import dump as _dump
 from .format import fmt as _fmt
@@ -23,8 +23,8 @@ def register(cli: click.Group) -> None:
 
 
 @click.command()
-@click.option("--storage", default=None, help=STORAGE_HELP)
-@click.option("--study", default=None, help=STUDY_HELP)
+@storage_option
+@study_option
 @click.option("--json", "as_json", is_flag=True,
               help="Print JSON: {param: share}, shares summing to 1 ({} when there is too "
                    "little evidence; a list of {workload, trials, importance, constant, note} "
@@ -78,8 +78,8 @@ def importance(storage: str | None, study: str | None, as_json: bool) -> None:
 
 @click.command()
 @click.argument("param")
-@click.option("--storage", default=None, help=STORAGE_HELP)
-@click.option("--study", default=None, help=STUDY_HELP)
+@storage_option
+@study_option
 @click.option("--json", "as_json", is_flag=True,
               help="Print JSON: marginal, neighbours, noise, verdict, edge.")
 @click.option("--measure", is_flag=True,
@@ -167,8 +167,8 @@ def _print_effect(e: Any, study: str) -> None:
 
 
 @click.command()
-@click.option("--storage", default=None, help=STORAGE_HELP)
-@click.option("--study", default=None, help=STUDY_HELP)
+@storage_option
+@study_option
 @click.option("-o", "--output", default="report.html", show_default=True,
               type=click.Path(dir_okay=False), help="The HTML file to write.")
 def report(storage: str | None, study: str | None, output: str) -> None:
@@ -193,7 +193,7 @@ def report(storage: str | None, study: str | None, output: str) -> None:
 
 
 @click.command()
-@click.option("--storage", default=None, help=STORAGE_HELP)
+@storage_option
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0 exposes it to the network).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)

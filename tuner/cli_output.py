@@ -20,3 +20,18 @@ def console(stderr: bool = False):
 
 def dump(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def storage_option(command: Any) -> Any:
+    """--storage URL, shared by every command that reads or writes a study."""
+    return click.option("--storage", default=None, help=STORAGE_HELP)(command)
+
+
+def study_option(command: Any) -> Any:
+    """--study NAME, for commands that read one study."""
+    return click.option("--study", default=None, help=STUDY_HELP)(command)
+
+
+def json_option(what: str) -> Any:
+    """--json, saying what the JSON holds."""
+    return click.option("--json", "as_json", is_flag=True, help=f"Print JSON: {what}")

@@ -46,6 +46,21 @@ def test_every_command_has_help_with_example(command, capsys):
     assert "Example:" in out and f"tuner {' '.join(command)}" in out
 
 
+@pytest.mark.parametrize("command", sorted(_commands(cli)), ids=" ".join)
+def test_every_command_is_in_the_readme(command):
+    readme = (ROOT / "README.md").read_text()
+    if not hasattr(dict(_commands_by_path()).get(command), "commands"):  # groups: their commands
+        assert f"tuner {' '.join(command)}" in readme, f"README never shows `tuner {' '.join(command)}`"
+
+
+def _commands_by_path(group=None, prefix=()):
+    group = group or cli
+    for name, command in group.commands.items():
+        yield prefix + (name,), command
+        if hasattr(command, "commands"):
+            yield from _commands_by_path(command, prefix + (name,))
+
+
 def test_validate_prints_space(tmp_path, capsys):
     job = tmp_path / "job.yaml"
     job.write_text(GOOD)
