@@ -219,14 +219,14 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
         t.add_section()
         t.add_row("score", _fmt(base["value"]), _fmt(best["value"]))
     con.print(t)
-    if base and base["value"]:
-        change = (best["value"] - base["value"]) / abs(base["value"])
-        con.print(f"the best configuration's score is {100 * change:+.1f}% against the default's")
+    if best.get("change_vs_baseline") is not None:
+        con.print(f"the best configuration's score is {100 * best['change_vs_baseline']:+.1f}% "
+                  f"against the default's")
     drift = best.get("baseline_drift")
-    if drift and len(drift) > 1:
+    if drift and best.get("drift") is not None:
         values = ", ".join(_fmt(d["value"]) for d in drift)
-        con.print(f"the default configuration re-measured: {values} (drift "
-                  f"{100 * (drift[-1]['value'] - drift[0]['value']) / abs(drift[0]['value']):+.1f}%)")
+        con.print(f"the default configuration re-measured: {values} "
+                  f"(drift {100 * best['drift']:+.1f}%)")
     confirmed = best.get("confirmed")
     if confirmed:
         from .reports.confidence import verdict

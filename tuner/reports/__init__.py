@@ -22,10 +22,15 @@ def best_of(study: "optuna.Study") -> dict[str, Any] | None:
     base = baseline_of(study)
     if base is not None:
         out["baseline"] = base
+        if base["value"]:
+            # The one place the change against the default is computed (terminal and report).
+            out["change_vs_baseline"] = (t.value - base["value"]) / abs(base["value"])
     drift = [{"number": t.number, "value": t.value} for t in study.get_trials(deepcopy=False)
              if t.user_attrs.get(BASELINE) and t.state.name == "COMPLETE"]
     if len(drift) > 1:
         out["baseline_drift"] = drift
+        out["drift"] = (drift[-1]["value"] - drift[0]["value"]) / abs(drift[0]["value"]) \
+            if drift[0]["value"] else None
     if CONFIRMED in study.user_attrs:
         out["confirmed"] = study.user_attrs[CONFIRMED]
     if study.user_attrs.get(UNITS):

@@ -151,9 +151,9 @@ def _best_section(study: "optuna.Study") -> str:
     rows.append(["<b>score</b>"] + ([_e(_fmt(base["value"]))] if base else [])
                 + [f"<b>{_e(_fmt(best['value']))}</b>"])
     text = ""
-    if base and base["value"]:
-        change = (best["value"] - base["value"]) / abs(base["value"]) * 100
-        text = f"<p>The best configuration's score is {change:+.1f}% against the default's.</p>"
+    if best.get("change_vs_baseline") is not None:
+        text = (f"<p>The best configuration's score is {100 * best['change_vs_baseline']:+.1f}% "
+                f"against the default's.</p>")
     elif not base:
         text = _note("the default configuration was not measured (no trial is marked baseline)")
     return why + _table(head, rows, raw=True) + text + _uncertainty(best) + _per_workload(study)
@@ -194,11 +194,10 @@ def _uncertainty(best: dict[str, Any]) -> str:
         out += _note("single measurements: run with --repeat and --confirm to know how sure "
                      "the best is")
     drift = best.get("baseline_drift")
-    if drift:
-        first, last = drift[0]["value"], drift[-1]["value"]
+    if drift and best.get("drift") is not None:
         out += (f"<p>The default configuration, re-measured during the study (--rebaseline): "
                 f"{_e(', '.join(_fmt(d['value']) for d in drift))}; drift "
-                f"{100 * (last - first) / abs(first):+.1f}% from first to last.</p>")
+                f"{100 * best['drift']:+.1f}% from first to last.</p>")
     return out
 
 
