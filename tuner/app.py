@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .attrs import JOB, MEASURING, UNITS
+from .attrs import JOB, MEASURING, SWEEP, UNITS
 from .errors import InputError
 from .job import Job, load_job
 from .optimize import SAMPLERS, TrialEvent
@@ -187,7 +187,7 @@ def best(storage: str | None, study: str | None, per_workload: bool = False
     from .reports import best_of
     from .reports import per_workload as workload_bests
 
-    s = _load(storage, study)
+    s = open_study(storage, study)
     result = best_of(s)
     if result is None:
         raise InputError(f"study '{s.study_name}' has no complete trial yet",
@@ -200,7 +200,7 @@ def best(storage: str | None, study: str | None, per_workload: bool = False
 def trials(storage: str | None, study: str | None) -> tuple[str, list[dict[str, Any]]]:
     from .reports import trial_rows
 
-    s = _load(storage, study)
+    s = open_study(storage, study)
     return s.study_name, trial_rows(s, _engine(s))
 
 
@@ -209,7 +209,7 @@ def runs(storage: str | None, study: str | None, number: int) -> tuple[str, list
     from .storage import trial_id
     from .storage.tables import runs_of
 
-    s = _load(storage, study)
+    s = open_study(storage, study)
     matching = [t for t in s.get_trials(deepcopy=False) if t.number == number]
     if not matching:
         raise InputError(f"TRIAL: study '{s.study_name}' has no trial {number} "
@@ -227,7 +227,7 @@ def studies(storage: str | None) -> list[dict[str, Any]]:
     from . import storage as store
     from .storage.tables import ensure_tables
 
-    rdb = store.open_storage(_existing_url(storage))
+    rdb = store.open_storage(existing_url(storage))
     ensure_tables(rdb.engine)
     return study_rows(rdb)
 
@@ -242,25 +242,124 @@ def cleanup(study: str | None, everything: bool) -> tuple[list[str], list[str]]:
         api.close()
 
 
+def importance(storage: str | None, study: str | None) -> tuple[str, list[Any]]:
+    """Which parameters matter: the study's name and one answer per group of trials."""
+    from .reports.importance import study_importance
+
+    s = open_study(storage, study)
+    return s.study_name, study_importance(s)
+
+
+def effect(storage: str | None, study: str | None, param: str, *, measure: bool = False,
+           steps: int = 2, results: str = "results",
+           on_event: Callable[[TrialEvent], None] = lambda e: None) -> tuple[str, Any, int]:
+    """Would raising PARAM help: (study name, the answer, trials run by --measure)."""
+    from .reports.effect import study_effect
+
+    s = open_study(storage, study)
+    study_effect(s, param)  # an unknown PARAM is refused before any container runs
+    ran = 0
+    if measure:
+        ran = sweep(storage, s.study_name, param, steps=steps, results=results,
+                        on_event=on_event)
+        s = open_study(storage, s.study_name)
+    return s.study_name, study_effect(s, param), ran
+
+
+def sweep(storage: str | None, study: str | None, param: str, *, steps: int = 2,
+          results: str = "results",
+          on_event: Callable[[TrialEvent], None] = lambda e: None) -> int:
+    """`--measure`: run the sweep of `param` around the study's best trial (tuner.measure
+    chooses the points) as trials of the study; return how many ran."""
+    from .measure import sweep_points
+    from .reports.effect import axis_of_dimension
+    from .storage import load_study, open_storage
+
+    url = existing_url(storage)
+    s = load_study(open_storage(url), url, study)
+    job_path = s.user_attrs.get(JOB)
+    if not job_path:
+        raise InputError(f"--measure: study '{s.study_name}' does not record its job file",
+                         hint="run `tuner optimize JOB` on it once (it records the job's path)")
+    if not Path(job_path).exists():
+        raise InputError(f"--measure: the study's job file {job_path} is gone",
+                         hint="restore it there; --measure runs the job's containers")
+    space = validate(job_path).space
+    if param not in space.knobs:
+        raise InputError(f"--measure: '{param}' is not a knob of {job_path} "
+                         f"(knobs: {', '.join(space.knobs)})")
+    try:
+        best = s.best_trial
+    except ValueError:
+        raise InputError(f"study '{s.study_name}' has no complete trial yet",
+                         hint="see why with `tuner trials`") from None
+    defaults = space.defaults()
+    base = space.clean({n: best.params.get(n, defaults[n]) for n in space.knobs})
+    points = sweep_points(axis_of_dimension(space.knobs[param]), base, steps)
+    return run_points(url, s.study_name, job_path, points, results=results,
+                      user_attrs={SWEEP: param}, on_event=on_event)
+
+
+def report(storage: str | None, study: str | None, output: str) -> tuple[Path, int]:
+    """The HTML report written to `output`: its path and how many trials it covers."""
+    from .reports.html import write_report
+
+    s = open_study(storage, study)
+    return write_report(s, output), len(s.trials)
+
+
+@dataclass
+class Dashboard:
+    url: str  # shown, without a password
+    artifacts: Path
+    uploaded_files: int
+    uploaded_trials: int
+    storage: Any
+
+    def serve(self, host: str, port: int) -> None:
+        from .reports.dashboard import serve
+
+        try:
+            serve(self.storage, self.artifacts, host, port)
+        except OSError as exc:
+            from .errors import TunerError
+
+            raise TunerError(f"cannot serve on {host}:{port}: {exc.strerror or exc}",
+                             hint="choose another --port") from None
+
+
+def dashboard(storage: str | None, results: str, artifact_dir: str | None) -> Dashboard:
+    """optuna-dashboard on the storage, with the logs not yet uploaded uploaded first (to the
+    same folder `tuner optimize` uploads each trial's merged log to)."""
+    from . import storage as store
+    from .reports.dashboard import upload_logs
+
+    url = existing_url(storage)
+    rdb = store.open_storage(url)
+    artifacts = Path(artifact_dir) if artifact_dir else Path(results) / ".artifacts"
+    done = upload_logs(rdb, results, artifacts)
+    return Dashboard(store.redact(url), artifacts, done.files, done.trials, rdb)
+
+
 def profile_answer(kind: str, storage: str | None, study: str | None, **kwargs: Any
                    ) -> dict[str, Any]:
     """`trial_top`, `compare` or `diff` from reports.profiles, on a stored study."""
     from .reports import profiles
 
-    s = _load(storage, study)
+    s = open_study(storage, study)
     return getattr(profiles, kind)(s, _engine(s), **kwargs)
 
 
 def _engine(study: Any) -> Any:
-    from .storage.tables import ensure_tables
-
     from .storage import engine_of
+    from .storage.tables import ensure_tables
 
     ensure_tables(engine_of(study))
     return engine_of(study)
 
 
-def _existing_url(storage: str | None) -> str:
+def existing_url(storage: str | None) -> str:
+    """The storage URL to read from; a SQLite file that is not there is an input error."""
     from . import storage as store
 
     _quiet_optuna()
@@ -272,10 +371,11 @@ def _existing_url(storage: str | None) -> str:
     return url
 
 
-def _load(storage: str | None, study: str | None):
+def open_study(storage: str | None, study: str | None):
+    """A stored study to read (the only one, unless named); errors say what exists."""
     from . import storage as store
 
-    url = _existing_url(storage)
+    url = existing_url(storage)
     return store.load_study(store.open_storage(url), url, study)
 
 

@@ -39,11 +39,9 @@ def importance(storage: str | None, study: str | None, as_json: bool) -> None:
       tuner importance
       tuner importance --study tracelog --json
     """
-    from .app import _load
-    from .reports.importance import study_importance
+    from . import app
 
-    s = _load(storage, study)
-    groups = study_importance(s)
+    name, groups = app.importance(storage, study)
     if as_json:
         if len(groups) == 1:
             g = groups[0]
@@ -60,7 +58,7 @@ def importance(storage: str | None, study: str | None, as_json: bool) -> None:
     con = _console()
     for g in groups:
         where = f" for workload {_params_text(g.workload)}" if g.workload else ""
-        con.print(f"study '{s.study_name}'{where}: parameter importance "
+        con.print(f"study '{name}'{where}: parameter importance "
                   f"(fANOVA over {g.trials} complete trial(s))")
         if not g.shares:
             con.print(f"[yellow]{g.note}[/]")
@@ -100,26 +98,18 @@ def effect(param: str, storage: str | None, study: str | None, as_json: bool, me
       tuner effect numChunk --measure --steps 3
       tuner effect ratio --json | jq .verdict
     """
-    from .app import _load
-    from .reports.effect import study_effect
+    from . import app
+    from .progress import TrialProgress
 
-    s = _load(storage, study)
-    study_effect(s, param)  # an unknown PARAM is refused before any container runs
-    if measure:
-        from .measure import measure as run_sweep
-        from .progress import TrialProgress
-
-        with TrialProgress(_console(stderr=True), enabled=not as_json) as progress:
-            ran = run_sweep(storage, s.study_name, param, steps=steps, results=results,
-                            on_event=progress.update)
-        if not as_json:
-            _console().print(f"measured: {ran} trial(s) varying only {param} around the best")
-        s = _load(storage, s.study_name)
-    e = study_effect(s, param)
+    with TrialProgress(_console(stderr=True), enabled=not as_json and measure) as progress:
+        name, e, ran = app.effect(storage, study, param, measure=measure, steps=steps,
+                                  results=results, on_event=progress.update)
+    if measure and not as_json:
+        _console().print(f"measured: {ran} trial(s) varying only {param} around the best")
     if as_json:
         _dump(e.to_dict())
     else:
-        _print_effect(e, s.study_name)
+        _print_effect(e, name)
 
 
 def _print_effect(e: Any, study: str) -> None:
@@ -182,14 +172,11 @@ def report(storage: str | None, study: str | None, output: str) -> None:
       tuner report -o report.html
       tuner report --study tracelog -o /tmp/tracelog.html
     """
-    from .app import _load
-    from .reports.html import write_report
+    from . import app
 
-    s = _load(storage, study)
-    path = write_report(s, output)
+    path, trials = app.report(storage, study, output)
     size = path.stat().st_size / 1e6
-    _console().print(f"wrote {path} ({len(s.trials)} trial(s), {size:.1f} MB): open it in a "
-                     f"browser")
+    _console().print(f"wrote {path} ({trials} trial(s), {size:.1f} MB): open it in a browser")
 
 
 @click.command()
@@ -212,29 +199,15 @@ def dashboard(storage: str | None, host: str, port: int, results: str,
       tuner dashboard
       tuner dashboard --storage sqlite:///grid.db --port 8081
     """
-    from pathlib import Path
+    from . import app
 
-    from . import storage as store
-    from .app import _existing_url
-    from .reports.dashboard import serve, upload_logs
-
-    url = _existing_url(storage)
-    rdb = store.open_storage(url)
-    # The same folder `tuner optimize` uploads each trial's merged log to.
-    artifacts = Path(artifact_dir) if artifact_dir else Path(results) / ".artifacts"
-    done = upload_logs(rdb, results, artifacts)
+    d = app.dashboard(storage, results, artifact_dir)
     con = _console(stderr=True)
-    con.print(f"logs: {done.files} new file(s) from {done.trials} trial(s) uploaded to "
-              f"{artifacts}")
+    con.print(f"logs: {d.uploaded_files} new file(s) from {d.uploaded_trials} trial(s) uploaded "
+              f"to {d.artifacts}")
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    con.print(f"serving {store.redact(url)} at [bold]http://{shown}:{port}/dashboard/[/] "
-              f"(Ctrl-C stops)")
+    con.print(f"serving {d.url} at [bold]http://{shown}:{port}/dashboard/[/] (Ctrl-C stops)")
     try:
-        serve(rdb, artifacts, host, port)
+        d.serve(host, port)
     except KeyboardInterrupt:  # the way to stop a server: not an interrupted study
         con.print("dashboard stopped")
-    except OSError as exc:
-        from .errors import TunerError
-
-        raise TunerError(f"cannot serve on {host}:{port}: {exc.strerror or exc}",
-                         hint="choose another --port") from None

@@ -1,6 +1,6 @@
 """`tuner effect PARAM --measure`: a one-factor sweep around the best configuration, run as real
-trials in the same study, so the effect is measured rather than inferred from what the optimizer
-happened to try.
+trials in the same study (by app.sweep), so the effect is measured rather than inferred from
+what the optimizer happened to try.
 
 The sweep is the best configuration once more (a repeat: it measures the noise) and PARAM a few
 steps below and above it, every other parameter as in the best.
@@ -9,15 +9,9 @@ steps below and above it, every other parameter as in the best.
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any
 
-from .attrs import JOB, SWEEP
-from .errors import InputError
 from .reports.effect import Axis
-
-if TYPE_CHECKING:
-    from .optimize import TrialEvent
 
 CONTINUOUS_STEPS = 10  # a float range without a step is swept in tenths of its range
 
@@ -55,38 +49,3 @@ def sweep_points(axis: Axis, best: dict[str, Any], steps: int) -> list[dict[str,
     """The best configuration again, then PARAM swept around it."""
     return [dict(best)] + [{**best, axis.name: v} for v in sweep_values(axis, best[axis.name],
                                                                           steps)]
-
-
-def measure(storage: str | None, study: str | None, param: str, *, steps: int = 2,
-            results: str = "results",
-            on_event: Callable[["TrialEvent"], None] = lambda e: None) -> int:
-    """Run the sweep of `param` around the study's best trial; return how many trials ran."""
-    from .app import _existing_url, validate
-    from .reports.effect import axis_of_dimension
-    from .storage import load_study, open_storage
-
-    url = _existing_url(storage)
-    s = load_study(open_storage(url), url, study)
-    job_path = s.user_attrs.get(JOB)
-    if not job_path:
-        raise InputError(f"--measure: study '{s.study_name}' does not record its job file",
-                         hint="run `tuner optimize JOB` on it once (it records the job's path)")
-    if not Path(job_path).exists():
-        raise InputError(f"--measure: the study's job file {job_path} is gone",
-                         hint="restore it there; --measure runs the job's containers")
-    space = validate(job_path).space
-    if param not in space.knobs:
-        raise InputError(f"--measure: '{param}' is not a knob of {job_path} "
-                         f"(knobs: {', '.join(space.knobs)})")
-    try:
-        best = s.best_trial
-    except ValueError:
-        raise InputError(f"study '{s.study_name}' has no complete trial yet",
-                         hint="see why with `tuner trials`") from None
-    defaults = space.defaults()
-    base = space.clean({n: best.params.get(n, defaults[n]) for n in space.knobs})
-    points = sweep_points(axis_of_dimension(space.knobs[param]), base, steps)
-    from .app import run_points
-
-    return run_points(url, s.study_name, job_path, points, results=results,
-                      user_attrs={SWEEP: param}, on_event=on_event)
