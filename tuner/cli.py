@@ -229,11 +229,11 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
                   f"(drift {100 * best['drift']:+.1f}%)")
     confirmed = best.get("confirmed")
     if confirmed:
-        from .reports.confidence import verdict
+        from .reports.confidence import confirmation_verdict
 
         w = confirmed["winner"]
         con.print(f"[bold]after confirmation[/]: {_params_text(w['params'], units)}")
-        for line in verdict(confirmed):
+        for line in confirmation_verdict(confirmed):
             con.print(f"  {line}")
 
 
@@ -496,8 +496,8 @@ def profile_top(file: str | None, trial: int | None, container: str | None, coun
         t.add_column(col, justify="right")
     t.add_column("function")
     for f in data["functions"]:
-        t.add_row(_amount(f["flat"], unit), _pct(f["flat"], total), _amount(f["cum"], unit),
-                  _pct(f["cum"], total), f["name"])
+        t.add_row(_amount(f["flat"], unit), _share(f["flat"], total), _amount(f["cum"], unit),
+                  _share(f["cum"], total), f["name"])
     con.print(t)
 
 
@@ -516,7 +516,7 @@ def _amount(value: float, unit: str) -> str:
     return f"{value:g}"
 
 
-def _pct(value: float, total: float) -> str:
+def _share(value: float, total: float) -> str:
     return f"{100 * value / total:.1f}%" if total else "-"
 
 

@@ -89,6 +89,11 @@ def _apart(pair: dict[str, Any] | None) -> bool | None:
     return pair["ci"][1] < 1 or pair["ci"][0] > 1
 
 
+def better_first(study: Any) -> int:
+    """1 when a lower score is better (minimize), -1 when a higher one is: sort keys times it."""
+    return 1 if study.direction.name == "MINIMIZE" else -1
+
+
 def top_configurations(study: Any, k: int) -> list[dict[str, Any]]:
     """The k distinct configurations with the best median of their results so far (a
     configuration measured often is judged on all of it, not on its luckiest run)."""
@@ -98,7 +103,7 @@ def top_configurations(study: Any, k: int) -> list[dict[str, Any]]:
         key = config_key(t.params)
         values.setdefault(key, []).append(t.value)
         params_of[key] = dict(t.params)
-    sign = 1 if study.direction.name == "MINIMIZE" else -1
+    sign = better_first(study)
     ranked = sorted(values, key=lambda key: sign * statistics.median(values[key]))
     return [params_of[key] for key in ranked[:k]]
 
@@ -123,7 +128,7 @@ def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, An
     from .attrs import BASELINE, CONFIRM
 
     trials = _complete(study)
-    sign = 1 if study.direction.name == "MINIMIZE" else -1
+    sign = better_first(study)
 
     def fresh_of(same: list[Any]) -> tuple[list[Any], str]:
         fresh = [t for t in same if t.user_attrs.get(CONFIRM)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tuner.collect.logs import merge
+from tuner.collect.logs import merge_logs
 from tuner.collect.outcome import failure_reason
 from tuner.collect.score import extract_score
 from tuner.errors import TrialFailed
@@ -90,7 +90,7 @@ def test_timeout_with_earlier_crash():
 def test_merge_interleaves_by_time():
     r = run(b=ContainerRun("b", log=[LogLine((100, 5), "b1"), LogLine((101, 0), "b2")]),
             score=ContainerRun("score", log=[LogLine((100, 7), "s1"), LogLine((100, 7), "s2")]))
-    assert merge(r) == "b     | b1\nscore | s1\nscore | s2\nb     | b2\n"
+    assert merge_logs(r) == "b     | b1\nscore | s1\nscore | s2\nb     | b2\n"
 
 
 def test_parse_docker_log_timestamps():

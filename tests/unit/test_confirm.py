@@ -12,7 +12,7 @@ import pytest
 
 from tuner.job import parse_job
 from tuner.optimize import BASELINE, CONFIRM, CONFIRM_ROUND, confirm_top, run_study
-from tuner.reports.confidence import verdict
+from tuner.reports.confidence import confirmation_verdict
 from tuner.selection import paired
 from tuner.space import Space
 
@@ -84,7 +84,7 @@ def test_side_by_side_rounds_cancel_a_drifting_machine():
     # Against the default as measured at the start of the study, the gain looks half as big.
     naive = summary["winner"]["median"] / study.trials[0].value - 1
     assert naive - true_change > 0.25
-    text = "\n".join(verdict(summary))
+    text = "\n".join(confirmation_verdict(summary))
     assert "side by side over 4 round(s)" in text and "a real difference" in text
 
 
@@ -121,4 +121,4 @@ def test_the_default_in_the_top_k_is_ranked_side_by_side_too():
                                       "ci": None}
     assert summary["runner_up"]["params"] == {"x": 3}
     assert summary["runner_up"]["vs_baseline"]["ratio"] == pytest.approx(2.0)
-    assert "the default configuration is itself the best" in "\n".join(verdict(summary))
+    assert "the default configuration is itself the best" in "\n".join(confirmation_verdict(summary))

@@ -12,10 +12,10 @@ from ..runner import TrialRun
 def write_logs(run: TrialRun, outdir: Path) -> None:
     for name, c in run.containers.items():
         (outdir / f"{name}.log").write_text(c.log_text, encoding="utf-8")
-    (outdir / "merged.log").write_text(merge(run), encoding="utf-8")
+    (outdir / "merged.log").write_text(merge_logs(run), encoding="utf-8")
 
 
-def merge(run: TrialRun) -> str:
+def merge_logs(run: TrialRun) -> str:
     """'name | line' for every container's lines, in time order (job order breaks ties)."""
     width = max((len(n) for n in run.containers), default=0)
     rows = []

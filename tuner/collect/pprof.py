@@ -32,7 +32,7 @@ from ..errors import InputError
 
 from . import _profile_pb2 as pb
 
-__all__ = ["FunctionCost", "Profile", "ProfileError", "Top", "merge", "parse_folded",
+__all__ = ["FunctionCost", "Profile", "ProfileError", "Top", "merge_profiles", "parse_folded",
            "read_profile"]
 
 Number = int | float
@@ -361,7 +361,7 @@ def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def merge(profiles: list[Profile]) -> Profile:
+def merge_profiles(profiles: list[Profile]) -> Profile:
     """One profile holding every sample of several (e.g. consecutive CPU windows).
 
     Like `go tool pprof a.pb.gz b.pb.gz`: functions are matched by name, samples kept.

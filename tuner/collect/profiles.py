@@ -7,7 +7,7 @@ from typing import Any
 
 from ..job import Job
 from ..runner import TrialRun
-from .pprof import ProfileError, merge, read_profile
+from .pprof import ProfileError, merge_profiles, read_profile
 
 TOP_N = 30
 
@@ -33,7 +33,7 @@ def collect_profiles(job: Job, run: TrialRun, outdir: Path,
     warnings: list[str] = []
     for container, source, paths in found:
         try:
-            profile = merge([read_profile(p) for p in paths])
+            profile = merge_profiles([read_profile(p) for p in paths])
         except ProfileError as exc:
             warnings.append(f"{source} profile of {container} unreadable: {exc.message}")
             continue

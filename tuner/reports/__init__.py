@@ -44,7 +44,9 @@ def per_workload(study: "optuna.Study") -> dict[str, Any]:
     from ..attrs import WORKLOADS
 
     best = best_of(study)
-    sign = 1 if study.direction.name == "MINIMIZE" else -1
+    from ..selection import better_first
+
+    sign = better_first(study)
     per: dict[str, dict[str, Any]] = {}
     overall_values: dict[str, float] = {}
     for t in study.get_trials(deepcopy=False):

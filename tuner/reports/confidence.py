@@ -19,7 +19,7 @@ def _side_by_side(pair: dict[str, Any]) -> str:
     return text
 
 
-def verdict(summary: dict[str, Any]) -> list[str]:
+def confirmation_verdict(summary: dict[str, Any]) -> list[str]:
     """The confirmed result in sentences a person can act on."""
     w = summary["winner"]
     over = "re-run(s)" if w.get("measured_on") == "re-runs" else "measurement(s)"

@@ -161,7 +161,7 @@ def _best_section(study: "optuna.Study") -> str:
 
 def _uncertainty(best: dict[str, Any]) -> str:
     """How sure the best is: the confirmed winner's interval, and the baseline's drift."""
-    from .confidence import verdict
+    from .confidence import confirmation_verdict
 
     out = ""
     confirmed = best.get("confirmed")
@@ -189,7 +189,7 @@ def _uncertainty(best: dict[str, Any]) -> str:
             "an interval of the change that includes 0% means the difference may be noise.")
         out += _table(["", "configuration", "measurements", "median", "95% interval",
                        "vs default, side by side (95%)"], rows)
-        out += "".join(f"<p>{_e(line)}</p>" for line in verdict(confirmed))
+        out += "".join(f"<p>{_e(line)}</p>" for line in confirmation_verdict(confirmed))
     else:
         out += _note("single measurements: run with --repeat and --confirm to know how sure "
                      "the best is")
