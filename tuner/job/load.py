@@ -179,6 +179,15 @@ class _Loader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        # The scanner looks up to 1024 characters ahead past every open [ or {, in time that
+        # grows with the number open: refused before, not after.
+        if self.flow_level >= MAX_DEPTH:
+            raise yaml.scanner.ScannerError(
+                None, None, f"nested more than {MAX_DEPTH} levels deep; a job never is",
+                self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         # A value YAML's own types cannot hold (a date 2001-02-30, a number of 5,000 digits)
         # is a mistake in the file, at the value's line.
