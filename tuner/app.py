@@ -305,7 +305,13 @@ def report(storage: str | None, study: str | None, output: str) -> tuple[Path, i
     from .reports.html import write_report
 
     s = open_study(storage, study)
-    return write_report(s, output), len(s.trials)
+    try:
+        return write_report(s, output), len(s.trials)
+    except OSError as exc:
+        from .errors import TunerError
+
+        raise TunerError(f"cannot write the report to {output or repr(output)}: "
+                         f"{exc.strerror or exc}", hint="pass -o FILE somewhere writable") from None
 
 
 @dataclass
@@ -364,6 +370,9 @@ def existing_url(storage: str | None) -> str:
 
     _quiet_optuna()
     url = store.resolve_url(storage)
+    if url.startswith("sqlite:") and store.sqlite_path(url) is None:
+        raise InputError(f"--storage: {url} is an in-memory database: it holds no studies",
+                         hint="name the file, e.g. sqlite:///tuner.db")
     local = store.sqlite_path(url)
     if local is not None and not local.exists():  # don't create an empty database to read
         raise InputError(f"no study database at {local}",

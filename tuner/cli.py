@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 from typing import Any
@@ -50,56 +51,65 @@ def validate(job: str, as_json: bool) -> None:
              "range": None if d.kind == "enum" else d.describe(),
              "default": d.default} for d in v.space.dims.values()]
     spec = v.job.spec
+    size = v.space.grid_size
+    printable_size = size is None or size < 10**30
     if as_json:
         _dump({"job": v.job.source, "name": v.job.name, "parameters": dims,
-               "grid_size": v.space.grid_size, "containers": list(spec.containers),
+               "grid_size": size if printable_size else None,
+               "grid_size_log10": None if size is None else round(math.log10(max(size, 1)), 3),
+               "containers": list(spec.containers),
                "until": spec.until, "timeout": spec.timeout,
                "objective": v.job.objective.model_dump()})
         return
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from .job.model import format_duration, format_size
-    from rich.markup import escape
-
     from .space import MAX_GRID
+
+    def text(value: Any) -> Text:  # the job's own words: never markup, always printable
+        return Text(_printable(str(value)))
+
+    def count(n: int) -> str:
+        return f"{n:,}" if n < 10**30 else f"about 10^{int(math.log10(n))}"
 
     con = _console()
     obj = v.job.objective
-    source = escape(f"regex {obj.regex!r}") if obj.regex else f"file {obj.file}"
-    con.print(f"[bold]{v.job.source}[/] is valid: study [bold]{v.job.name}[/], "
-              f"{obj.direction} the score from {obj.container} ({source})")
+    source = f"regex {obj.regex!r}" if obj.regex else f"file {obj.file}"
+    con.print(f"[bold]{escape(_printable(v.job.source))}[/] is valid: study "
+              f"[bold]{escape(_printable(str(v.job.name)))}[/], {obj.direction} the score from "
+              f"{escape(_printable(str(obj.container)))} ({escape(_printable(source))})")
     con.print("[bold]parameters[/]")
     t = Table()
     for col in ("name", "env", "kind", "values", "count", "default"):
         t.add_column(col)
     for d in v.space.dims.values():
-        shown = d.describe()
-        count = f"{d.count:,}" if d.count is not None else "continuous"
         kind = d.kind + (f" (workload: {v.space.workload[d.name]})" if d.role == "workload"
                          else "")
-        t.add_row(d.name, d.env, kind, shown, count,
-                  "-" if d.default is None else d.show(d.default) if d.kind != "enum"
-                  else _fmt(d.default))
+        default = "-" if d.default is None else d.show(d.default) if d.kind != "enum" \
+            else _fmt(d.default)
+        t.add_row(text(d.name), text(d.env), text(kind), text(d.describe()),
+                  count(d.count) if d.count is not None else "continuous", text(default))
     con.print(t)
     con.print("[bold]containers[/]")
     c = Table()
     for col in ("name", "image", "cpu", "ram", "output"):
         c.add_column(col)
     for name, ct in spec.containers.items():
-        c.add_row(name, ct.image, _fmt(ct.cpu), format_size(ct.ram) if ct.ram else "-",
-                  ct.output or "-")
+        c.add_row(text(name), text(ct.image), _fmt(ct.cpu),
+                  format_size(ct.ram) if ct.ram else "-", text(ct.output or "-"))
     con.print(c)
-    size = v.space.grid_size
     end = f"when {spec.until} exits" if spec.until else "when all containers exit"
-    grid = f"{size:,} points" if size is not None else "none (a float range has no step)"
+    grid = f"{count(size)} points" if size is not None else "none (a float range has no step)"
     if size is not None and size > MAX_GRID:
         grid += f" (too many for --sampler grid, over {MAX_GRID:,}: use TPE)"
-    con.print(f"a trial ends {end}, or is killed after {format_duration(spec.timeout)}; "
-              f"grid: {grid}")
+    con.print(text(f"a trial ends {end}, or is killed after {format_duration(spec.timeout)}; "
+                   f"grid: {grid}"))
     if v.files:
         con.print("[bold]files[/] (rendered per trial, mounted read-only)")
         for cname, path, rel in v.files:
-            con.print(f"  {cname}:{path}  <- {rel}")
+            con.print(text(f"  {cname}:{path}  <- {rel}"))
     job = v.job
     workloads = len(v.space.workload_points())
     runs = workloads * (job.warmup + job.repeat)
@@ -175,6 +185,11 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
     ran = f"{result.ran} trial(s) run now" if result.ran or sampler != "grid" \
         else "every grid point had already run (another worker, or an earlier run)"
     _print_best(con, result.best, f"{ran}; study '{result.study}' in {result.storage}")
+
+
+def _printable(value: str) -> str:
+    """Text any terminal can take: undecodable bytes of a file name shown as escapes."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _workloads(items: tuple[str, ...]) -> dict[str, list[str]] | None:

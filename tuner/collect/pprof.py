@@ -159,14 +159,22 @@ def _valid_types(types: list[str]) -> str:
     return "valid sample types: " + ", ".join(f"{i}={t}" for i, t in enumerate(types))
 
 
+MAX_PROFILE_BYTES = 1 << 30  # a profile is megabytes; past this it is not one
+
+
 def read_profile(path_or_bytes: str | os.PathLike[str] | bytes) -> Profile:
     """Read a pprof protobuf profile (gzipped or not) or a folded-stacks text file."""
     if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
         return _parse_bytes(bytes(path_or_bytes))
     path = os.fspath(path_or_bytes)
     try:
+        if not os.path.isfile(path):
+            raise ProfileError(f"cannot read profile {path}: not a regular file")
         with open(path, "rb") as f:
-            data = f.read()
+            data = f.read(MAX_PROFILE_BYTES + 1)
+        if len(data) > MAX_PROFILE_BYTES:
+            raise ProfileError(f"cannot read profile {path}: larger than "
+                               f"{MAX_PROFILE_BYTES >> 20} MiB")
     except OSError as e:
         raise ProfileError(f"cannot read profile {path}: {e.strerror or e}") from e
     try:

@@ -178,7 +178,8 @@ def open_storage(url: str, heartbeat: bool = False) -> "optuna.storages.RDBStora
         return _create(_storage_class(), _with_password(url), engine_kwargs, kwargs)
     except ImportError as exc:
         raise StorageError(f"no driver for {redact(url)}: {exc}",
-                           hint="pip install pymysql (for mysql+pymysql:// URLs)") from None
+                           hint="tuner stores studies in SQLite or MySQL/MariaDB: use "
+                                "sqlite:///tuner.db or mysql+pymysql://user@host/db") from None
     except (sqlalchemy.exc.SQLAlchemyError, OSError, ValueError) as exc:
         raise StorageError(
             f"cannot open the study database {redact(url)}: {_first_line(exc)}",
