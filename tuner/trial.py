@@ -9,7 +9,9 @@ from __future__ import annotations
 import errno
 import json
 import math
+import os
 import shutil
+import socket
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +87,7 @@ class _Record:
              reason: str | None, recorded: bool = False) -> None:
         trialdir.mkdir(parents=True, exist_ok=True)
         data = {"number": trial.number, "trial_id": trial_id(trial), "params": params,
+                "host": socket.gethostname(), "pid": os.getpid(),
                 "value": value, "reason": reason, "recorded": recorded, "attrs": self.attrs,
                 "runs": self.runs, "profiles": self.profiles, "logs": self.logs}
         tmp = trialdir / (OUTCOME + ".tmp")
@@ -235,7 +238,10 @@ def record_outcomes(study: Any, results: Path, engine: Any) -> list[int]:
     import optuna
     from optuna.trial import TrialState
 
+    from .storage import stale_trial_ids
+
     folder = results / study.study_name
+    stale = stale_trial_ids(study)
     running = {t.number: t for t in study.get_trials(deepcopy=False,
                                                        states=(TrialState.RUNNING,))}
     done = []
@@ -247,6 +253,8 @@ def record_outcomes(study: Any, results: Path, engine: Any) -> list[int]:
             continue
         if data.get("trial_id") != trial_id(t):
             continue  # a folder left by an earlier study of the same name
+        if not _writer_gone(data, trial_id(t), stale):
+            continue  # its worker lives: it records the trial itself
         trial = optuna.Trial(study, trial_id(t))
         if not data.get("recorded"):
             _Record(data["attrs"], data["runs"], data["profiles"], data["logs"]).write(
@@ -290,6 +298,20 @@ def _complete() -> tuple[Any, ...]:
     from optuna.trial import TrialState
 
     return (TrialState.COMPLETE,)
+
+
+def _writer_gone(outcome: dict[str, Any], tid: int, stale: set[int]) -> bool:
+    """Whether the worker that wrote an outcome is gone: its process, on this host; its
+    heartbeats, on another."""
+    if outcome.get("host") == socket.gethostname():
+        try:
+            os.kill(int(outcome.get("pid") or 0), 0)
+        except ProcessLookupError:
+            return True
+        except (OSError, ValueError):
+            return False
+        return False
+    return tid in stale
 
 
 def _run_rows(trial: Any, done: Any, outdir: Path, label: str | None) -> list[dict[str, Any]]:

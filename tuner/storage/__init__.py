@@ -89,6 +89,14 @@ def enqueued_params(trial: Any) -> dict[str, Any] | None:
     return attrs.get("fixed_params")
 
 
+def stale_trial_ids(study: "optuna.Study") -> set[int]:
+    """Trials whose worker stopped sending heartbeats (it died or lost the database)."""
+    store = backend(study)
+    if not hasattr(store, "_get_stale_trial_ids") or store.get_heartbeat_interval() is None:
+        return set()
+    return set(store._get_stale_trial_ids(study._study_id))
+
+
 class QueueEmpty(Exception):
     """A grid worker asked for a trial, and no enqueued grid point was left to claim."""
 
