@@ -94,11 +94,13 @@ class PrivateDockerd:
     def start(self) -> None:
         if shutil.which("dockerd") is None:
             need("dockerd", "apt-get install docker.io")
+        # A network namespace of its own: its docker0 and routes never touch the host's
+        # (`--bridge=none` would delete the host engine's docker0 on start).
         self.proc = subprocess.Popen(
-            ["dockerd", f"--host={self.host}", f"--data-root={self.root}/data",
-             f"--exec-root={self.root}/exec", f"--pidfile={self.root}/dockerd.pid",
-             "--bridge=none", "--iptables=false", "--ip-masq=false", "--shutdown-timeout=1",
-             "--log-level=error"],
+            ["unshare", "--net", "--", "dockerd", f"--host={self.host}",
+             f"--data-root={self.root}/data", f"--exec-root={self.root}/exec",
+             f"--pidfile={self.root}/dockerd.pid", "--iptables=false", "--ip-masq=false",
+             "--shutdown-timeout=1", "--log-level=error"],
             stdout=subprocess.DEVNULL, stderr=open(self.root / "dockerd.log", "ab"))
         wait_for(lambda: subprocess.run(["docker", "-H", self.host, "info"],
                                         capture_output=True).returncode == 0,
@@ -164,8 +166,11 @@ def mariadb():
 def engine(busybox):
     if os.geteuid() != 0:
         need("a private dockerd", "needs root")
+    if shutil.which("unshare") is None:
+        need("unshare", "apt-get install util-linux")
     root = Path(tempfile.mkdtemp(prefix="tdk-", dir="/tmp"))  # short: socket paths
     d = PrivateDockerd(root)
+    host_bridge = Path("/sys/class/net/docker0").exists()
     try:
         d.start()
         # The test image, carried over from the main engine (no registry).
@@ -177,6 +182,10 @@ def engine(busybox):
     finally:
         d.stop()
         shutil.rmtree(root, ignore_errors=True)
+    # The machine's own engine is left as it was.
+    assert Path("/sys/class/net/docker0").exists() == host_bridge
+    assert subprocess.run(["docker", "run", "--rm", "--network", "bridge", busybox, "true"],
+                          capture_output=True).returncode == 0
 
 
 JOB = """
