@@ -1,38 +1,21 @@
-"""The command line: options -> one app call -> rendering. `main()` owns errors and exit codes."""
+"""Commands that run and read studies: validate, optimize, best, trials, runs, studies,
+cleanup."""
 
 from __future__ import annotations
 
 import math
-import os
-import signal
 from typing import Any
 
 import click
 
-from .cli_output import json_option, storage_option, study_option
-from .cli_output import console as _console
-from .cli_output import dump as _dump
-from .errors import ExitStatus, TunerError
-from .format import fmt as _fmt
-from .format import params_text as _params_text
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="tuner")
-def cli() -> None:
-    """Tune the knobs of a benchmarked system.
-
-    A YAML job names the parameters and the Docker containers of one benchmark run; tuner runs
-    it again and again with parameters chosen by Optuna, and keeps every run.
-
-    \b
-    Example:
-      tuner validate jobs/tracelog.yaml
-      tuner optimize jobs/tracelog.yaml --n-trials 30
-      tuner best
-    """
+from ..format import fmt as _fmt
+from ..format import params_text as _params_text
+from .output import console as _console
+from .output import dump as _dump
+from .output import json_option, printable as _printable, storage_option, study_option
 
 
-@cli.command()
+@click.command()
 @click.argument("job", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the search space as JSON.")
 def validate(job: str, as_json: bool) -> None:
@@ -42,7 +25,7 @@ def validate(job: str, as_json: bool) -> None:
     Example:
       tuner validate jobs/tracelog.yaml
     """
-    from . import app
+    from .. import app
 
     v = app.validate(job)
     dims = [{"name": d.name, "env": d.env, "kind": d.kind, "role": d.role,
@@ -65,8 +48,8 @@ def validate(job: str, as_json: bool) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from .job.model import format_duration, format_size
-    from .space import MAX_GRID
+    from ..job.model import format_duration, format_size
+    from ..space import MAX_GRID
 
     def text(value: Any) -> Text:  # the job's own words: never markup, always printable
         return Text(_printable(str(value)))
@@ -120,7 +103,7 @@ def validate(job: str, as_json: bool) -> None:
                   f"workloads of the {job.statistic} of the repeats")
 
 
-@cli.command()
+@click.command()
 @click.argument("job", type=click.Path(dir_okay=False))
 @click.option("--sampler", type=click.Choice(["tpe", "grid", "random"]), default="tpe",
               show_default=True, help="How the next trial's parameters are chosen.")
@@ -165,8 +148,8 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
       tuner optimize jobs/tracelog.yaml --repeat 3 --confirm 3 --timeout 20m
       tuner optimize jobs/tracelog.yaml --workload dataSize=small --target 0.8
     """
-    from . import app
-    from .progress import TrialProgress
+    from .. import app
+    from ..progress import TrialProgress
 
     options = app.Options(sampler=sampler, n_trials=n_trials, seed=seed, repeat=repeat,
                           workload=_workloads(workloads), rebaseline=rebaseline,
@@ -187,11 +170,6 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
     _print_best(con, result.best, f"{ran}; study '{result.study}' in {result.storage}")
 
 
-def _printable(value: str) -> str:
-    """Text any terminal can take: undecodable bytes of a file name shown as escapes."""
-    return value.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 def _workloads(items: tuple[str, ...]) -> dict[str, list[str]] | None:
     out: dict[str, list[str]] = {}
     for item in items:
@@ -206,7 +184,7 @@ def _workloads(items: tuple[str, ...]) -> dict[str, list[str]] | None:
 def _duration(text: str | None) -> float | None:
     if text is None:
         return None
-    from .job.model import parse_duration
+    from ..job.model import parse_duration
 
     try:
         return parse_duration(text)
@@ -244,7 +222,7 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
                   f"(drift {100 * best['drift']:+.1f}%)")
     confirmed = best.get("confirmed")
     if confirmed:
-        from .reports.confidence import confirmation_verdict
+        from ..reports.confidence import confirmation_verdict
 
         w = confirmed["winner"]
         con.print(f"[bold]after confirmation[/]: {_params_text(w['params'], units)}")
@@ -252,7 +230,7 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
             con.print(f"  {line}")
 
 
-@cli.command()
+@click.command()
 @storage_option
 @study_option
 @click.option("--per-workload", is_flag=True,
@@ -271,7 +249,7 @@ def best(storage: str | None, study: str | None, per_workload: bool, as_json: bo
       tuner best --json | jq .params
       tuner best --per-workload
     """
-    from . import app
+    from .. import app
 
     result = app.best(storage, study, per_workload=per_workload)
     if as_json:
@@ -295,7 +273,7 @@ def best(storage: str | None, study: str | None, per_workload: bool, as_json: bo
         con.print(t)
 
 
-@cli.command()
+@click.command()
 @storage_option
 @study_option
 @json_option("one object per trial.")
@@ -307,7 +285,7 @@ def trials(storage: str | None, study: str | None, as_json: bool) -> None:
       tuner trials --study tracelog
       tuner trials --json | jq '.[] | select(.state == "FAIL") | .reason'
     """
-    from . import app
+    from .. import app
 
     name, rows = app.trials(storage, study)
     if as_json:
@@ -345,7 +323,7 @@ def trials(storage: str | None, study: str | None, as_json: bool) -> None:
     _console().print(t)
 
 
-@cli.command()
+@click.command()
 @click.argument("trial", type=int)
 @storage_option
 @study_option
@@ -358,7 +336,7 @@ def runs(trial: int, storage: str | None, study: str | None, as_json: bool) -> N
       tuner runs 12
       tuner runs 12 --json | jq '.[] | {container, peak_memory_bytes}'
     """
-    from . import app
+    from .. import app
 
     name, rows = app.runs(storage, study, trial)
     if as_json:
@@ -392,7 +370,7 @@ def _mib(n: int | None) -> str:
     return "-" if n is None else f"{n / 2**20:.1f} MiB"
 
 
-@cli.command()
+@click.command()
 @storage_option
 @json_option("one object per study.")
 def studies(storage: str | None, as_json: bool) -> None:
@@ -403,7 +381,7 @@ def studies(storage: str | None, as_json: bool) -> None:
       tuner studies
       tuner studies --storage mysql+pymysql://tuner@db.example/tuner
     """
-    from . import app
+    from .. import app
 
     rows = app.studies(storage)
     if as_json:
@@ -420,7 +398,7 @@ def studies(storage: str | None, as_json: bool) -> None:
     _console().print(t)
 
 
-@cli.command()
+@click.command()
 @click.option("--study", default=None, help="Only this study's leftovers.")
 @click.option("--all", "everything", is_flag=True,
               help="Also remove what live tuner processes run (stops their trials).")
@@ -434,246 +412,11 @@ def cleanup(study: str | None, everything: bool) -> None:
       tuner cleanup
       tuner cleanup --study tracelog --all
     """
-    from . import app
+    from .. import app
 
     containers, networks = app.cleanup(study, everything)
     click.echo(f"removed {len(containers)} container(s) and {len(networks)} network(s)"
                + (": " + ", ".join(containers + networks) if containers or networks else ""))
 
 
-@cli.group()
-def profile() -> None:
-    """Read CPU and memory profiles (pprof protobuf, or folded stacks).
-
-    \b
-    Example:
-      tuner profile top cpu.pprof -n 10
-    """
-
-
-SAMPLE_HELP = ("Sample type by name or number, as pprof's -sample_index: cpu, samples, "
-               "alloc_space, alloc_objects, inuse_space, inuse_objects")
-
-
-@profile.command("top")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True), required=False)
-@click.option("--trial", type=int, default=None, help="A stored trial instead of a FILE.")
-@click.option("--container", default=None, help="With --trial: one container [default: all].")
-@click.option("-n", "count", type=click.IntRange(min=1), default=20, show_default=True,
-              help="How many functions to show.")
-@click.option("--sample-index", default=None,
-              help=SAMPLE_HELP + " [default: the profile's; with --trial: cpu].")
-@storage_option
-@study_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: sample_type, unit, total, "
-                                                      "functions [{name, flat, cum}].")
-def profile_top(file: str | None, trial: int | None, container: str | None, count: int,
-                sample_index: str | None, storage: str | None, study: str | None,
-                as_json: bool) -> None:
-    """The functions that cost most: flat and cum as `go tool pprof -top` computes them.
-
-    From a profile FILE (pprof protobuf, gzipped or not, or folded stacks), or from the
-    summaries stored for a trial (--trial N; its containers added up unless --container).
-
-    \b
-    Example:
-      tuner profile top results/tracelog/3/c1.heap.pb.gz --sample-index inuse_space
-      tuner profile top --trial 3 --container c1 -n 10 --json
-    """
-    if (file is None) == (trial is None):
-        raise click.UsageError("give a profile FILE or --trial N (one of them)")
-    if trial is not None:
-        from . import app
-
-        data = app.profile_answer("trial_top", storage, study, number=trial,
-                                  container=container, sample_type=sample_index or "cpu",
-                                  n=count)
-        where = f"trial {trial}" + (f", container {container}" if container else "")
-    else:
-        from .collect.pprof import read_profile
-
-        index: str | int | None = sample_index
-        if sample_index is not None and sample_index.isdigit():
-            index = int(sample_index)
-        data = read_profile(file).top(index, n=count).to_dict()
-        where = file
-    if as_json:
-        _dump(data)
-        return
-    from rich.table import Table
-
-    con = _console()
-    total = data["total"]
-    unit = data["unit"]
-    con.print(f"{where}: {data['sample_type']} ({unit}), total {_amount(total, unit)}")
-    t = Table()
-    for col in ("flat", "flat%", "cum", "cum%"):
-        t.add_column(col, justify="right")
-    t.add_column("function")
-    for f in data["functions"]:
-        t.add_row(_amount(f["flat"], unit), _share(f["flat"], total), _amount(f["cum"], unit),
-                  _share(f["cum"], total), f["name"])
-    con.print(t)
-
-
-def _amount(value: float, unit: str) -> str:
-    """A profile value in its unit, as pprof prints it: 1.2s, 35.1MB, 120."""
-    if unit == "nanoseconds":
-        for scale, suffix in ((1e9, "s"), (1e6, "ms"), (1e3, "us")):
-            if abs(value) >= scale:
-                return f"{value / scale:.3g}{suffix}"
-        return f"{value:g}ns"
-    if unit == "bytes":
-        for scale, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-            if abs(value) >= scale:
-                return f"{value / scale:.3g}{suffix}"
-        return f"{value:g}B"
-    return f"{value:g}"
-
-
-def _share(value: float, total: float) -> str:
-    return f"{100 * value / total:.1f}%" if total else "-"
-
-
-@profile.command("compare")
-@click.option("--param", required=True, help="The parameter whose values are compared.")
-@click.option("--container", default=None, help="One container [default: all added up].")
-@click.option("--sample-index", default="cpu", show_default=True, help=SAMPLE_HELP + ".")
-@click.option("-n", "count", type=click.IntRange(min=1), default=6, show_default=True,
-              help="Functions shown per value.")
-@storage_option
-@study_option
-@json_option("groups and movers.")
-def profile_compare(param: str, container: str | None, sample_index: str, count: int,
-                    storage: str | None, study: str | None, as_json: bool) -> None:
-    """How the top functions change with a parameter: share and cost per value.
-
-    For each value of PARAM (or a bin of values), the functions that dominate the chosen
-    sample type across the complete trials with that value, and the functions whose share
-    moves most between values.
-
-    \b
-    Example:
-      tuner profile compare --param numChunk
-      tuner profile compare --param batchSize --sample-index alloc_space --container b
-    """
-    from . import app
-
-    data = app.profile_answer("compare", storage, study, param=param, container=container,
-                              sample_type=sample_index, n=count)
-    if as_json:
-        _dump(data)
-        return
-    from rich.table import Table
-
-    con = _console()
-    con.print(f"[bold]{data['sample_type']}[/] ({data['unit']}) by [bold]{param}[/]"
-              + (f", container {container}" if container else ", all containers"))
-    t = Table()
-    t.add_column(param, justify="right")
-    t.add_column("trials", justify="right")
-    t.add_column("total", justify="right")
-    t.add_column("top functions (share of total)")
-    for g in data["groups"]:
-        tops = "\n".join(f"{100 * f['share']:5.1f}%  {f['name']}" for f in g["functions"])
-        t.add_row(_fmt(g["value"]), str(g["trials"]), _amount(g["total"], data["unit"]), tops)
-    con.print(t)
-    if data["movers"]:
-        con.print("[bold]moves most[/] (share per value, in the order above):")
-        for m in data["movers"]:
-            shares = " → ".join(f"{100 * s:.1f}%" for s in m["shares"])
-            con.print(f"  {m['name']}: {shares}  (spread {100 * m['change']:.1f} points)")
-
-
-@profile.command("diff")
-@click.argument("trial_a", type=int)
-@click.argument("trial_b", type=int)
-@click.option("--container", default=None, help="One container [default: all added up].")
-@click.option("--sample-index", default="cpu", show_default=True, help=SAMPLE_HELP + ".")
-@click.option("-n", "count", type=click.IntRange(min=1), default=15, show_default=True,
-              help="How many functions to show.")
-@storage_option
-@study_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def profile_diff(trial_a: int, trial_b: int, container: str | None, sample_index: str,
-                 count: int, storage: str | None, study: str | None, as_json: bool) -> None:
-    """What changed between two trials' profiles, function by function.
-
-    \b
-    Example:
-      tuner profile diff 0 12
-      tuner profile diff 0 12 --sample-index inuse_space --container b
-    """
-    from . import app
-
-    data = app.profile_answer("diff", storage, study, a=trial_a, b=trial_b,
-                              container=container, sample_type=sample_index, n=count)
-    if as_json:
-        _dump(data)
-        return
-    from rich.table import Table
-
-    con = _console()
-    unit = data["unit"]
-    con.print(f"{data['sample_type']} ({unit}): trial {trial_a} total "
-              f"{_amount(data['total_a'], unit)}, trial {trial_b} total "
-              f"{_amount(data['total_b'], unit)}")
-    t = Table()
-    for col in (f"trial {trial_a}", f"trial {trial_b}", "change", "share", "function"):
-        t.add_column(col, justify="left" if col == "function" else "right")
-    for f in data["functions"]:
-        sign = "+" if f["delta"] >= 0 else "-"
-        t.add_row(_amount(f["flat_a"], unit), _amount(f["flat_b"], unit),
-                  sign + _amount(abs(f["delta"]), unit),
-                  f"{100 * f['share_a']:.1f}% → {100 * f['share_b']:.1f}%", f["name"])
-    con.print(t)
-
-
-# The answers (importance, effect, report, dashboard) live in their own module.
-from .cli_answers import register  # noqa: E402
-
-register(cli)
-
-
-def _tuner_error(exc: BaseException | None) -> TunerError | None:
-    """The tool's own error in an exception's chain of causes, if there is one."""
-    for _ in range(20):
-        if exc is None or isinstance(exc, TunerError):
-            return exc
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: runs a command and turns every outcome into an exit code."""
-    # SIGTERM ends a study like Ctrl-C does: containers removed, trial marked, exit 130.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    debug = bool(os.environ.get("TUNER_DEBUG"))
-    try:
-        rv = cli.main(args=argv, prog_name="tuner", standalone_mode=False)
-        return int(rv or 0) if isinstance(rv, int) else 0
-    except click.exceptions.Abort:
-        click.echo("tuner: interrupted; the current trial was recorded as failed, and running "
-                   "the same command again continues the study", err=True)
-        return ExitStatus.INTERRUPTED
-    except KeyboardInterrupt:
-        click.echo("tuner: interrupted", err=True)
-        return ExitStatus.INTERRUPTED
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except Exception as exc:
-        # A library may trip over our error on its way out (Optuna's tell after the database
-        # went away): what the person needs is the error underneath.
-        cause = _tuner_error(exc)
-        if debug:
-            raise
-        if cause is not None:
-            click.echo(f"tuner: error: {cause.message}", err=True)
-            if cause.hint:
-                click.echo(f"  fix: {cause.hint}", err=True)
-            return cause.exit_code
-        # A bug: say so in one line; TUNER_DEBUG=1 shows the traceback.
-        click.echo(f"tuner: internal error: {type(exc).__name__}: {exc}", err=True)
-        click.echo("  rerun with TUNER_DEBUG=1 for the traceback, and please report it", err=True)
-        return ExitStatus.ERROR
+COMMANDS = [validate, optimize, best, trials, runs, studies, cleanup]

@@ -10,16 +10,11 @@ from typing import Any
 
 import click
 
-from .cli_output import storage_option, study_option
-from .cli_output import console as _console
-from .cli_output import dump as _dump
-from .format import fmt as _fmt
-from .format import params_text as _params_text
-
-
-def register(cli: click.Group) -> None:
-    for command in (importance, effect, report, dashboard):
-        cli.add_command(command)
+from .output import storage_option, study_option
+from .output import console as _console
+from .output import dump as _dump
+from ..format import fmt as _fmt
+from ..format import params_text as _params_text
 
 
 @click.command()
@@ -39,7 +34,7 @@ def importance(storage: str | None, study: str | None, as_json: bool) -> None:
       tuner importance
       tuner importance --study tracelog --json
     """
-    from . import app
+    from .. import app
 
     name, groups = app.importance(storage, study)
     if as_json:
@@ -98,8 +93,8 @@ def effect(param: str, storage: str | None, study: str | None, as_json: bool, me
       tuner effect numChunk --measure --steps 3
       tuner effect ratio --json | jq .verdict
     """
-    from . import app
-    from .progress import TrialProgress
+    from .. import app
+    from ..progress import TrialProgress
 
     with TrialProgress(_console(stderr=True), enabled=not as_json and measure) as progress:
         name, e, ran = app.effect(storage, study, param, measure=measure, steps=steps,
@@ -172,7 +167,7 @@ def report(storage: str | None, study: str | None, output: str) -> None:
       tuner report -o report.html
       tuner report --study tracelog -o /tmp/tracelog.html
     """
-    from . import app
+    from .. import app
 
     path, trials = app.report(storage, study, output)
     size = path.stat().st_size / 1e6
@@ -199,7 +194,7 @@ def dashboard(storage: str | None, host: str, port: int, results: str,
       tuner dashboard
       tuner dashboard --storage sqlite:///grid.db --port 8081
     """
-    from . import app
+    from .. import app
 
     d = app.dashboard(storage, results, artifact_dir)
     con = _console(stderr=True)
@@ -211,3 +206,6 @@ def dashboard(storage: str | None, host: str, port: int, results: str,
         d.serve(host, port)
     except KeyboardInterrupt:  # the way to stop a server: not an interrupted study
         con.print("dashboard stopped")
+
+
+COMMANDS = [importance, effect, report, dashboard]

@@ -1,5 +1,5 @@
-"""What every command's output shares: the console, JSON dumps, the common options' help.
-Its own module so that the command modules need not import each other."""
+"""What every command's output shares: the console, JSON dumps, the common options, text
+made safe to print. Its own module so that the command modules need not import each other."""
 
 from __future__ import annotations
 
@@ -35,3 +35,8 @@ def study_option(command: Any) -> Any:
 def json_option(what: str) -> Any:
     """--json, saying what the JSON holds."""
     return click.option("--json", "as_json", is_flag=True, help=f"Print JSON: {what}")
+
+
+def printable(value: str) -> str:
+    """Text any terminal can take: undecodable bytes of a file name shown as escapes."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -1,0 +1,205 @@
+"""`tuner profile`: top functions of a profile, how they move with a parameter, two trials'
+difference."""
+
+from __future__ import annotations
+
+import click
+
+from ..format import fmt as _fmt
+from .output import console as _console
+from .output import dump as _dump
+from .output import json_option, storage_option, study_option
+
+
+@click.group()
+def profile() -> None:
+    """Read CPU and memory profiles (pprof protobuf, or folded stacks).
+
+    \b
+    Example:
+      tuner profile top cpu.pprof -n 10
+    """
+
+
+SAMPLE_HELP = ("Sample type by name or number, as pprof's -sample_index: cpu, samples, "
+               "alloc_space, alloc_objects, inuse_space, inuse_objects")
+
+
+@profile.command("top")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True), required=False)
+@click.option("--trial", type=int, default=None, help="A stored trial instead of a FILE.")
+@click.option("--container", default=None, help="With --trial: one container [default: all].")
+@click.option("-n", "count", type=click.IntRange(min=1), default=20, show_default=True,
+              help="How many functions to show.")
+@click.option("--sample-index", default=None,
+              help=SAMPLE_HELP + " [default: the profile's; with --trial: cpu].")
+@storage_option
+@study_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: sample_type, unit, total, "
+                                                      "functions [{name, flat, cum}].")
+def profile_top(file: str | None, trial: int | None, container: str | None, count: int,
+                sample_index: str | None, storage: str | None, study: str | None,
+                as_json: bool) -> None:
+    """The functions that cost most: flat and cum as `go tool pprof -top` computes them.
+
+    From a profile FILE (pprof protobuf, gzipped or not, or folded stacks), or from the
+    summaries stored for a trial (--trial N; its containers added up unless --container).
+
+    \b
+    Example:
+      tuner profile top results/tracelog/3/c1.heap.pb.gz --sample-index inuse_space
+      tuner profile top --trial 3 --container c1 -n 10 --json
+    """
+    if (file is None) == (trial is None):
+        raise click.UsageError("give a profile FILE or --trial N (one of them)")
+    if trial is not None:
+        from .. import app
+
+        data = app.profile_answer("trial_top", storage, study, number=trial,
+                                  container=container, sample_type=sample_index or "cpu",
+                                  n=count)
+        where = f"trial {trial}" + (f", container {container}" if container else "")
+    else:
+        from ..collect.pprof import read_profile
+
+        index: str | int | None = sample_index
+        if sample_index is not None and sample_index.isdigit():
+            index = int(sample_index)
+        data = read_profile(file).top(index, n=count).to_dict()
+        where = file
+    if as_json:
+        _dump(data)
+        return
+    from rich.table import Table
+
+    con = _console()
+    total = data["total"]
+    unit = data["unit"]
+    con.print(f"{where}: {data['sample_type']} ({unit}), total {_amount(total, unit)}")
+    t = Table()
+    for col in ("flat", "flat%", "cum", "cum%"):
+        t.add_column(col, justify="right")
+    t.add_column("function")
+    for f in data["functions"]:
+        t.add_row(_amount(f["flat"], unit), _share(f["flat"], total), _amount(f["cum"], unit),
+                  _share(f["cum"], total), f["name"])
+    con.print(t)
+
+
+def _amount(value: float, unit: str) -> str:
+    """A profile value in its unit, as pprof prints it: 1.2s, 35.1MB, 120."""
+    if unit == "nanoseconds":
+        for scale, suffix in ((1e9, "s"), (1e6, "ms"), (1e3, "us")):
+            if abs(value) >= scale:
+                return f"{value / scale:.3g}{suffix}"
+        return f"{value:g}ns"
+    if unit == "bytes":
+        for scale, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+            if abs(value) >= scale:
+                return f"{value / scale:.3g}{suffix}"
+        return f"{value:g}B"
+    return f"{value:g}"
+
+
+def _share(value: float, total: float) -> str:
+    return f"{100 * value / total:.1f}%" if total else "-"
+
+
+@profile.command("compare")
+@click.option("--param", required=True, help="The parameter whose values are compared.")
+@click.option("--container", default=None, help="One container [default: all added up].")
+@click.option("--sample-index", default="cpu", show_default=True, help=SAMPLE_HELP + ".")
+@click.option("-n", "count", type=click.IntRange(min=1), default=6, show_default=True,
+              help="Functions shown per value.")
+@storage_option
+@study_option
+@json_option("groups and movers.")
+def profile_compare(param: str, container: str | None, sample_index: str, count: int,
+                    storage: str | None, study: str | None, as_json: bool) -> None:
+    """How the top functions change with a parameter: share and cost per value.
+
+    For each value of PARAM (or a bin of values), the functions that dominate the chosen
+    sample type across the complete trials with that value, and the functions whose share
+    moves most between values.
+
+    \b
+    Example:
+      tuner profile compare --param numChunk
+      tuner profile compare --param batchSize --sample-index alloc_space --container b
+    """
+    from .. import app
+
+    data = app.profile_answer("compare", storage, study, param=param, container=container,
+                              sample_type=sample_index, n=count)
+    if as_json:
+        _dump(data)
+        return
+    from rich.table import Table
+
+    con = _console()
+    con.print(f"[bold]{data['sample_type']}[/] ({data['unit']}) by [bold]{param}[/]"
+              + (f", container {container}" if container else ", all containers"))
+    t = Table()
+    t.add_column(param, justify="right")
+    t.add_column("trials", justify="right")
+    t.add_column("total", justify="right")
+    t.add_column("top functions (share of total)")
+    for g in data["groups"]:
+        tops = "\n".join(f"{100 * f['share']:5.1f}%  {f['name']}" for f in g["functions"])
+        t.add_row(_fmt(g["value"]), str(g["trials"]), _amount(g["total"], data["unit"]), tops)
+    con.print(t)
+    if data["movers"]:
+        con.print("[bold]moves most[/] (share per value, in the order above):")
+        for m in data["movers"]:
+            shares = " → ".join(f"{100 * s:.1f}%" for s in m["shares"])
+            con.print(f"  {m['name']}: {shares}  (spread {100 * m['change']:.1f} points)")
+
+
+@profile.command("diff")
+@click.argument("trial_a", type=int)
+@click.argument("trial_b", type=int)
+@click.option("--container", default=None, help="One container [default: all added up].")
+@click.option("--sample-index", default="cpu", show_default=True, help=SAMPLE_HELP + ".")
+@click.option("-n", "count", type=click.IntRange(min=1), default=15, show_default=True,
+              help="How many functions to show.")
+@storage_option
+@study_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def profile_diff(trial_a: int, trial_b: int, container: str | None, sample_index: str,
+                 count: int, storage: str | None, study: str | None, as_json: bool) -> None:
+    """What changed between two trials' profiles, function by function.
+
+    \b
+    Example:
+      tuner profile diff 0 12
+      tuner profile diff 0 12 --sample-index inuse_space --container b
+    """
+    from .. import app
+
+    data = app.profile_answer("diff", storage, study, a=trial_a, b=trial_b,
+                              container=container, sample_type=sample_index, n=count)
+    if as_json:
+        _dump(data)
+        return
+    from rich.table import Table
+
+    con = _console()
+    unit = data["unit"]
+    con.print(f"{data['sample_type']} ({unit}): trial {trial_a} total "
+              f"{_amount(data['total_a'], unit)}, trial {trial_b} total "
+              f"{_amount(data['total_b'], unit)}")
+    t = Table()
+    for col in (f"trial {trial_a}", f"trial {trial_b}", "change", "share", "function"):
+        t.add_column(col, justify="left" if col == "function" else "right")
+    for f in data["functions"]:
+        sign = "+" if f["delta"] >= 0 else "-"
+        t.add_row(_amount(f["flat_a"], unit), _amount(f["flat_b"], unit),
+                  sign + _amount(abs(f["delta"]), unit),
+                  f"{100 * f['share_a']:.1f}% → {100 * f['share_b']:.1f}%", f["name"])
+    con.print(t)
+
+
+# The answers (importance, effect, report, dashboard) live in their own module.
+
+
+COMMANDS = [profile]
