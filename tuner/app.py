@@ -71,6 +71,7 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
     from .optimize import confirm_top, make_sampler, run_study
     from .reports import best_of
     from .runner.docker import DockerRunner
+    from .storage.views import create_results_view
 
     o = options or Options()
     v = validate(path)
@@ -109,6 +110,7 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
         s.set_user_attr(MEASURING, {"repeat": o.repeat, "workload": o.workload})
         if space.units:
             s.set_user_attr(UNITS, space.units)  # reports show 128m, not 134217728
+        create_results_view(s, space.distributions())  # the seed's query, in SQL
         trial_fn = _worker_trials(v, runner, rdb, s, results, plan)
         ran = run_study(s, space, trial_fn, n_trials=n_trials, grid=grid, on_event=on_event,
                         timeout=o.timeout, target=o.target, rebaseline=o.rebaseline)
