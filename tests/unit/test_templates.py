@@ -276,3 +276,11 @@ def test_shell_syntax_is_not_template_syntax(tmp_path):
             s: {image: x, command: [sh, -c, 'echo ${#N} {#x#} {{ n }} ${N%0}']}
     """, tmp_path)
     assert rendered(v)["s"].command == ["sh", "-c", "echo ${#N} {#x#} 2 ${N%0}"]
+
+
+def test_a_file_path_cannot_climb_out_of_the_trial_folder(tmp_path):
+    msg = error("""
+        parameters: {n: {range: {min: 1, max: 2}}}
+        spec: {containers: {s: {image: x, files: {/etc/../../../x: {content: a}}}}}
+    """, tmp_path)
+    assert "spec.containers.s.files./etc/../../../x" in msg and "'..'" in msg

@@ -7,6 +7,7 @@ import re
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -213,6 +214,13 @@ class ProfileSpec(_Model):
     files: Annotated[str, Field(min_length=1)] | None = None  # a glob in the output directory
 
 
+def _file_path(path: str) -> str:
+    """A path inside the container; `..` could reach out of the trial's folder on the host."""
+    if ".." in path.split("/") or "\0" in path:
+        raise ValueError(f"{path!r}: a file's path may not contain '..' or NUL")
+    return path
+
+
 class File(_Model):
     """A config file rendered per trial and mounted read-only in the container."""
 
@@ -239,7 +247,8 @@ class Container(_Model):
     docker_socket: StrictBool = False
     profile: ProfileSpec | None = None
     # Path inside the container -> the file; its text is a template of the trial's values.
-    files: dict[Annotated[str, Field(pattern=r"^/.*[^/]$")], File] = {}
+    files: dict[Annotated[str, Field(pattern=r"^/.*[^/]$"), AfterValidator(_file_path)],
+                File] = {}
 
 
 class Spec(_Model):
