@@ -38,3 +38,19 @@ def test_one_workload_value_gives_one_answer():
                                      user_attrs={WORKLOADS: {"-": i}}))
     (only,) = study_importance(study)
     assert only.workload is None and only.trials == 6
+
+
+def test_many_trials_are_sampled_and_it_says_so(monkeypatch):
+    from tuner.reports import importance as imp
+
+    monkeypatch.setattr(imp, "MAX_TRIALS", 20)
+    rng = random.Random(2)
+    study = optuna.create_study()
+    dists = {"a": FloatDistribution(0, 1), "b": FloatDistribution(0, 1)}
+    for _ in range(50):
+        a, b = rng.random(), rng.random()
+        study.add_trial(create_trial(params={"a": a, "b": b}, distributions=dists,
+                                     value=10 * a + 0.1 * b))
+    (only,) = study_importance(study)
+    assert (only.trials, only.sampled_from) == (20, 50) and only.shares["a"] > 0.8
+    assert only.over == "a random sample of 20 of 50 complete trials"

@@ -53,8 +53,7 @@ def importance(storage: str | None, study: str | None, as_json: bool) -> None:
     con = _console()
     for g in groups:
         where = f" for workload {_params_text(g.workload)}" if g.workload else ""
-        con.print(f"study '{name}'{where}: parameter importance "
-                  f"(fANOVA over {g.trials} complete trial(s))")
+        con.print(f"study '{name}'{where}: parameter importance (fANOVA over {g.over})")
         if not g.shares:
             con.print(f"[yellow]{g.note}[/]")
         else:
@@ -62,8 +61,8 @@ def importance(storage: str | None, study: str | None, as_json: bool) -> None:
             t.add_column("parameter")
             t.add_column("share", justify="right")
             t.add_column("")
-            for name, share in g.shares.items():
-                t.add_row(name, f"{share:.1%}", "█" * max(1, round(share * 30)) if share else "")
+            for param, share in g.shares.items():
+                t.add_row(param, f"{share:.1%}", "█" * max(1, round(share * 30)) if share else "")
             con.print(t)
         if g.constant:
             con.print(f"never varied, so no evidence: {', '.join(g.constant)}")

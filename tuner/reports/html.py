@@ -241,7 +241,7 @@ def _importance_section(groups: list["Importance"]) -> str:
         fig = go.Figure(go.Bar(x=[g.shares[n] for n in names], y=names, orientation="h",
                                text=[f"{g.shares[n]:.0%}" for n in names],
                                textposition="outside"))
-        fig.update_layout(title=f"Parameter importance ({g.trials} complete trials)",
+        fig.update_layout(title=f"Parameter importance ({g.over})",
                           xaxis_title="share of the score's variance", xaxis_range=[0, 1.1],
                           height=120 + 40 * len(names), margin={"l": 140})
         out.append(_fig_html(fig))
