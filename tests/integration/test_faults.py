@@ -211,6 +211,19 @@ def write_job(tmp_path: Path, study: str, image: str, nap: float) -> None:
                                                                   nap=nap)))
 
 
+def with_fault(proc, containers, fault) -> str:
+    """Once the trial's containers run, `fault()`; then the tuner's stderr (killed if the
+    test fails on the way)."""
+    try:
+        wait_for(containers, 60, "trial 0 running")
+        fault()
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return err
+
+
 def running_trial(url: str, study: str):
     def find():
         try:
@@ -226,16 +239,14 @@ def test_database_restart_mid_trial(busybox, mariadb, tmp_path, docker_client, l
     the trial, and goes on; nothing is left RUNNING and nothing is lost."""
     write_job(tmp_path, "dbrestart", busybox, nap=3)
     proc = start_tuner(tmp_path, "--storage", mariadb.url, "--n-trials", "2", "--seed", "1")
-    try:
-        wait_for(lambda: docker_client.containers.list(
-            filters={"label": "tuner.study=dbrestart"}), 60, "trial 0 running")
+
+    def restart() -> None:
         mariadb.stop()
         time.sleep(6)  # the trial's container finishes while the database is away
         mariadb.start()
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+
+    err = with_fault(proc, lambda: docker_client.containers.list(
+        filters={"label": "tuner.study=dbrestart"}), restart)
     assert proc.returncode == 0, err
     assert "the study database stopped answering" in err and "answers again" in err
     assert "internal error" not in err
@@ -281,14 +292,8 @@ def test_database_gone_past_the_limit(busybox, mariadb, tmp_path, docker_client,
     write_job(tmp_path, "dbgone", busybox, nap=1)
     proc = start_tuner(tmp_path, "--storage", mariadb.url, "--n-trials", "2", "--seed", "1",
                        env={"TUNER_DB_WAIT": "4"})
-    try:
-        wait_for(lambda: docker_client.containers.list(
-            filters={"label": "tuner.study=dbgone"}), 60, "trial 0 running")
-        mariadb.stop()
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    err = with_fault(proc, lambda: docker_client.containers.list(
+        filters={"label": "tuner.study=dbgone"}), mariadb.stop)
     assert proc.returncode == 1, err
     assert "the study database did not answer for 4s" in err
     assert "fix: start the database again and run the same command" in err
@@ -316,16 +321,14 @@ def test_engine_restart_mid_trial(engine, tmp_path, leftovers):
     env = {"DOCKER_HOST": engine.host}
     client = docker.DockerClient(base_url=engine.host)
     proc = start_tuner(tmp_path, "--n-trials", "2", "--seed", "1", env=env)
-    try:
-        wait_for(lambda: client.containers.list(filters={"label": "tuner.study=engine"}),
-                 60, "trial 0 running")
+
+    def crash() -> None:
         engine.kill()
         time.sleep(2)
         engine.start()
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+
+    err = with_fault(proc, lambda: client.containers.list(
+        filters={"label": "tuner.study=engine"}), crash)
     assert proc.returncode == 0, err
     assert "the Docker engine stopped answering" in err and "answers again" in err
     trials = optuna.load_study(study_name="engine",

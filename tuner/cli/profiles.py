@@ -105,10 +105,17 @@ def _share(value: float, total: float) -> str:
     return f"{100 * value / total:.1f}%" if total else "-"
 
 
+def _stored_profile_options(command):
+    """--container and --sample-index, for the commands that read stored profiles."""
+    command = click.option("--sample-index", default="cpu", show_default=True,
+                           help=SAMPLE_HELP + ".")(command)
+    return click.option("--container", default=None,
+                        help="One container [default: all added up].")(command)
+
+
 @profile.command("compare")
 @click.option("--param", required=True, help="The parameter whose values are compared.")
-@click.option("--container", default=None, help="One container [default: all added up].")
-@click.option("--sample-index", default="cpu", show_default=True, help=SAMPLE_HELP + ".")
+@_stored_profile_options
 @click.option("-n", "count", type=click.IntRange(min=1), default=6, show_default=True,
               help="Functions shown per value.")
 @storage_option
@@ -158,8 +165,7 @@ def profile_compare(param: str, container: str | None, sample_index: str, count:
 @profile.command("diff")
 @click.argument("trial_a", type=int)
 @click.argument("trial_b", type=int)
-@click.option("--container", default=None, help="One container [default: all added up].")
-@click.option("--sample-index", default="cpu", show_default=True, help=SAMPLE_HELP + ".")
+@_stored_profile_options
 @click.option("-n", "count", type=click.IntRange(min=1), default=15, show_default=True,
               help="How many functions to show.")
 @storage_option
