@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .attrs import JOB, MEASURING, SWEEP, UNITS
 from .errors import InputError
-from .job import Job, load_job
-from .optimize import SAMPLERS, TrialEvent
-from .space import Space
-from .templates import Templates
+
+if TYPE_CHECKING:  # the reading commands never import the job, space or optimizer layers
+    from .job import Job
+    from .optimize import TrialEvent
+    from .space import Space
+    from .storage.read import StoredStudy
+    from .templates import Templates
 
 
 @dataclass
@@ -30,6 +33,10 @@ class Validated:
 def validate(path: str) -> Validated:
     """Load a job, its search space and its templates, rendered once with the default
     configuration: every mistake is found here, before Docker or a database is touched."""
+    from .job import load_job
+    from .space import Space
+    from .templates import Templates
+
     job = load_job(path)
     space = Space(job, job.source)
     templates = Templates(job, job.line)
@@ -68,7 +75,7 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
              on_event: Callable[[TrialEvent], None] = lambda e: None) -> Optimized:
     """Run a study: bad input is refused before anything is started."""
     from . import storage as store
-    from .optimize import confirm_top, make_sampler, run_study
+    from .optimize import SAMPLERS, confirm_top, make_sampler, run_study
     from .reports import best_of
     from .runner.docker import DockerRunner
     from .storage.views import create_results_view
@@ -120,7 +127,7 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
         return Optimized(study=name, storage=store.redact(url), ran=ran, best=best_of(s))
 
 
-def _plan(job: Job, space: Space, o: Options) -> Any:
+def _plan(job: "Job", space: "Space", o: Options) -> Any:
     from .trial import Plan
 
     chosen: dict[str, list[Any]] = {}
@@ -189,7 +196,7 @@ def best(storage: str | None, study: str | None, per_workload: bool = False
     from .reports import best_of
     from .reports import per_workload as workload_bests
 
-    s = open_study(storage, study)
+    s = read_study(storage, study)
     result = best_of(s)
     if result is None:
         raise InputError(f"study '{s.study_name}' has no complete trial yet",
@@ -202,8 +209,8 @@ def best(storage: str | None, study: str | None, per_workload: bool = False
 def trials(storage: str | None, study: str | None) -> tuple[str, list[dict[str, Any]]]:
     from .reports import trial_rows
 
-    s = open_study(storage, study)
-    return s.study_name, trial_rows(s, _engine(s))
+    s = read_study(storage, study)
+    return s.study_name, trial_rows(s, _tables(s))
 
 
 def runs(storage: str | None, study: str | None, number: int) -> tuple[str, list[dict[str, Any]]]:
@@ -211,12 +218,13 @@ def runs(storage: str | None, study: str | None, number: int) -> tuple[str, list
     from .storage import trial_id
     from .storage.tables import runs_of
 
-    s = open_study(storage, study)
+    s = read_study(storage, study)
     matching = [t for t in s.get_trials(deepcopy=False) if t.number == number]
     if not matching:
         raise InputError(f"TRIAL: study '{s.study_name}' has no trial {number} "
                          f"(it has {len(s.get_trials(deepcopy=False))})")
-    rows = runs_of(_engine(s), [trial_id(matching[0])])
+    engine = _tables(s)
+    rows = runs_of(engine, [trial_id(matching[0])]) if engine is not None else []
     for r in rows:
         r.pop("id", None)
         r.pop("trial_id", None)
@@ -224,14 +232,9 @@ def runs(storage: str | None, study: str | None, number: int) -> tuple[str, list
 
 
 def studies(storage: str | None) -> list[dict[str, Any]]:
-    from .reports import study_rows
+    from .storage.read import connect, study_counts
 
-    from . import storage as store
-    from .storage.tables import ensure_tables
-
-    rdb = store.open_storage(existing_url(storage))
-    ensure_tables(rdb.engine)
-    return study_rows(rdb)
+    return study_counts(connect(existing_url(storage)))
 
 
 def cleanup(study: str | None, everything: bool) -> tuple[list[str], list[str]]:
@@ -248,7 +251,8 @@ def importance(storage: str | None, study: str | None) -> tuple[str, list[Any]]:
     """Which parameters matter: the study's name and one answer per group of trials."""
     from .reports.importance import study_importance
 
-    s = open_study(storage, study)
+    _quiet_optuna()
+    s = read_study(storage, study)
     return s.study_name, study_importance(s)
 
 
@@ -258,13 +262,14 @@ def effect(storage: str | None, study: str | None, param: str, *, measure: bool 
     """Would raising PARAM help: (study name, the answer, trials run by --measure)."""
     from .reports.effect import study_effect
 
-    s = open_study(storage, study)
+    _quiet_optuna()
+    s = read_study(storage, study)
     study_effect(s, param)  # an unknown PARAM is refused before any container runs
     ran = 0
     if measure:
         ran = sweep(storage, s.study_name, param, steps=steps, results=results,
-                        on_event=on_event)
-        s = open_study(storage, s.study_name)
+                    on_event=on_event)
+        s = read_study(storage, s.study_name)
     return s.study_name, study_effect(s, param), ran
 
 
@@ -278,6 +283,7 @@ def sweep(storage: str | None, study: str | None, param: str, *, steps: int = 2,
     from .storage import load_study, open_storage
 
     url = existing_url(storage)
+    _quiet_optuna()
     s = load_study(open_storage(url), url, study)
     job_path = s.user_attrs.get(JOB)
     if not job_path:
@@ -306,7 +312,8 @@ def report(storage: str | None, study: str | None, output: str) -> tuple[Path, i
     """The HTML report written to `output`: its path and how many trials it covers."""
     from .reports.html import write_report
 
-    s = open_study(storage, study)
+    _quiet_optuna()
+    s = read_study(storage, study)
     try:
         return write_report(s, output), len(s.trials)
     except OSError as exc:
@@ -343,6 +350,7 @@ def dashboard(storage: str | None, results: str, artifact_dir: str | None) -> Da
     from .reports.dashboard import upload_logs
 
     url = existing_url(storage)
+    _quiet_optuna()
     rdb = store.open_storage(url)
     artifacts = Path(artifact_dir) if artifact_dir else Path(results) / ".artifacts"
     done = upload_logs(rdb, results, artifacts)
@@ -354,7 +362,7 @@ def profile_answer(kind: str, storage: str | None, study: str | None, **kwargs: 
     """`trial_top`, `compare` or `diff` from reports.profiles, on a stored study."""
     from .reports import profiles
 
-    s = open_study(storage, study)
+    s = read_study(storage, study)
     return getattr(profiles, kind)(s, _engine(s), **kwargs)
 
 
@@ -370,7 +378,6 @@ def existing_url(storage: str | None) -> str:
     """The storage URL to read from; a SQLite file that is not there is an input error."""
     from . import storage as store
 
-    _quiet_optuna()
     url = store.resolve_url(storage)
     if url.startswith("sqlite:") and store.sqlite_path(url) is None:
         raise InputError(f"--storage: {url} is an in-memory database: it holds no studies",
@@ -382,12 +389,25 @@ def existing_url(storage: str | None) -> str:
     return url
 
 
-def open_study(storage: str | None, study: str | None):
-    """A stored study to read (the only one, unless named); errors say what exists."""
-    from . import storage as store
+def read_study(storage: str | None, study: str | None) -> "StoredStudy":
+    """A stored study to answer questions from: read in plain SQL, without Optuna (the only
+    one, unless named); errors say what exists."""
+    from .storage.read import connect
+    from .storage.read import read_study as read
 
     url = existing_url(storage)
-    return store.load_study(store.open_storage(url), url, study)
+    return read(connect(url), url, study)
+
+
+def _tables(study: Any) -> Any:
+    """The engine, when the tuner's own tables are there (a study made by Optuna alone has
+    none): reading never creates them."""
+    from sqlalchemy import inspect
+
+    from .storage import engine_of
+
+    engine = engine_of(study)
+    return engine if inspect(engine).has_table("tuner_runs") else None
 
 
 def _quiet_optuna() -> None:

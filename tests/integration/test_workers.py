@@ -166,9 +166,15 @@ def test_optuna_reads_the_study_and_delete_cascades(busybox, tmp_path, storage_u
     optuna.delete_study(study_name="readable", storage=storage_url)
     if storage_url.startswith("sqlite"):
         # Optuna's SQLite connections don't enforce foreign keys: tuner drops the orphaned
-        # rows the next time it opens the database.
+        # rows the next time it opens the database to run trials (before a trial id can be
+        # reused); reading commands write nothing.
+        from tuner.storage import open_storage
+        from tuner.storage.tables import ensure_tables
+
         subprocess.run([sys.executable, "-m", "tuner", "studies", "--storage", storage_url],
                        check=True, capture_output=True)
+        assert sql(storage_url, "SELECT COUNT(*) FROM tuner_runs")[0][0] > 0
+        ensure_tables(open_storage(storage_url).engine)  # what `tuner optimize` does first
     assert sql(storage_url, "SELECT COUNT(*) FROM tuner_runs")[0][0] == 0
 
 

@@ -121,3 +121,19 @@ def test_a_duplicate_chain_counts_once():
     assert e.noise.sd is None, "no independent repeat, so no noise estimate"
     assert e.trials == 3
     assert sorted(n for lv in e.marginal for n in lv.numbers) == [0, 2, 3]
+
+
+def test_a_byte_range_is_counted_not_listed():
+    from tuner.reports.effect import _steps
+
+    big = Axis("buf", "int", low=1 << 20, high=8 << 30, step=1 << 20)  # 1m..8g, 8192 values
+    huge = Axis("b", "int", low=1024, high=1 << 40, step=1)  # 10^12 values: a list would hang
+    assert big.count() == 8192 and huge.count() == (1 << 40) - 1024 + 1
+    assert huge.ends() == (1024, 1 << 40) and not huge.discrete
+    assert edge_of(huge, 1 << 40).side == "max"
+    # The steps between two values, by arithmetic, match counting them in a listed range.
+    small = Axis("s", "int", low=2, high=20, step=2)  # 10 values: matched exactly
+    listed = small.values()
+    for a, b in ((2, 20), (10, 12), (14, 14)):
+        assert _steps(small, a, b) == abs(listed.index(b) - listed.index(a))
+    assert _steps(huge, 2048, 4096) == pytest.approx(2048 / ((1 << 40) - 1023) * 5)

@@ -25,8 +25,7 @@ def best_of(study: "optuna.Study") -> dict[str, Any] | None:
         if base["value"]:
             # The one place the change against the default is computed (terminal and report).
             out["change_vs_baseline"] = (t.value - base["value"]) / abs(base["value"])
-    drift = [{"number": t.number, "value": t.value} for t in study.get_trials(deepcopy=False)
-             if t.user_attrs.get(BASELINE) and t.state.name == "COMPLETE"]
+    drift = [{"number": t.number, "value": t.value} for t in _baselines(study)]
     if len(drift) > 1:
         out["baseline_drift"] = drift
         out["drift"] = (drift[-1]["value"] - drift[0]["value"]) / abs(drift[0]["value"]) \
@@ -69,24 +68,25 @@ def per_workload(study: "optuna.Study") -> dict[str, Any]:
 
 def baseline_of(study: "optuna.Study") -> dict[str, Any] | None:
     """The first complete trial that ran the default configuration."""
-    for t in study.get_trials(deepcopy=False):
-        if t.user_attrs.get(BASELINE) and t.state.name == "COMPLETE":
-            return {"number": t.number, "value": t.value, "params": dict(t.params)}
+    for t in _baselines(study):
+        return {"number": t.number, "value": t.value, "params": dict(t.params)}
     return None
+
+
+def _baselines(study: "optuna.Study") -> list[Any]:
+    """The complete trials of the default configuration, in order. A study read from its
+    tables finds them in one query; on a big study, loading every trial would cost seconds."""
+    where = getattr(study, "trials_where", None)
+    trials = where(BASELINE) if where else study.get_trials(deepcopy=False)
+    return [t for t in trials if t.user_attrs.get(BASELINE) and t.state.name == "COMPLETE"]
 
 
 def trial_rows(study: "optuna.Study", engine: Any = None) -> list[dict[str, Any]]:
     """One row per trial; times from tuner_runs when the engine is given (sub-second precise)."""
-    trials = study.get_trials(deepcopy=False)
-    spans: dict[int, tuple[float, float]] = {}
-    if engine is not None:
-        from ..storage.tables import runs_of
+    from ..storage.tables import run_spans
 
-        for r in runs_of(engine, [trial_id(t) for t in trials]):
-            if r["started_at"] is None or r["ended_at"] is None:
-                continue
-            lo, hi = spans.get(r["trial_id"], (r["started_at"], r["ended_at"]))
-            spans[r["trial_id"]] = (min(lo, r["started_at"]), max(hi, r["ended_at"]))
+    trials = study.get_trials(deepcopy=False)
+    spans = run_spans(engine, [trial_id(t) for t in trials]) if engine is not None else {}
     retried = {t.system_attrs["failed_trial"]: t.number for t in trials
                if "failed_trial" in t.system_attrs}
     rows = []
@@ -113,24 +113,4 @@ def trial_rows(study: "optuna.Study", engine: Any = None) -> list[dict[str, Any]
             "samples": t.user_attrs.get(SAMPLES),
             "spread": t.user_attrs.get(SPREAD),
         })
-    return rows
-
-
-def study_rows(storage: Any) -> list[dict[str, Any]]:
-    """Every study in a storage with its trial counts and best value."""
-    rows = []
-    for s in storage.get_all_studies():
-        trials = storage.get_all_trials(s._study_id, deepcopy=False)
-        counts: dict[str, int] = {}
-        for t in trials:
-            counts[t.state.name] = counts.get(t.state.name, 0) + 1
-        best = None
-        complete = [t for t in trials if t.state.name == "COMPLETE"]
-        if complete:
-            pick = min if s.direction.name == "MINIMIZE" else max
-            best = pick(t.value for t in complete)
-        rows.append({"study": s.study_name, "direction": s.direction.name.lower(),
-                     "trials": len(trials), "complete": counts.get("COMPLETE", 0),
-                     "fail": counts.get("FAIL", 0), "running": counts.get("RUNNING", 0),
-                     "waiting": counts.get("WAITING", 0), "best": best})
     return rows

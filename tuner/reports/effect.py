@@ -55,19 +55,38 @@ class Axis:
     @property
     def discrete(self) -> bool:
         """Few enough values that "near" should mean "the same"."""
-        vals = self.values()
-        return self.kind == "enum" or (vals is not None and len(vals) <= MAX_DISCRETE)
+        n = self.count()
+        return self.kind == "enum" or (n is not None and n <= MAX_DISCRETE)
 
-    def values(self) -> list[Any] | None:
-        """Every value in order, or None when continuous."""
+    def count(self) -> int | None:
+        """How many values there are (counted, never listed: a byte range has billions), or
+        None when continuous."""
         if self.kind == "enum":
-            return sorted(self.choices, key=float) if self.ordered else list(self.choices)
+            return len(self.choices)
         if self.step is None and self.kind == "float":
             return None
+        return int(math.floor((self.high - self.low) / (self.step or 1) + 1e-9)) + 1  # type: ignore[operator]
+
+    def value_at(self, i: int) -> Any:
+        """The i-th value of a stepped range."""
         step = self.step or 1
-        n = int(math.floor((self.high - self.low) / step + 1e-9))  # type: ignore[operator]
-        vals = [self.low + i * step for i in range(n + 1)]  # type: ignore[operator]
-        return [int(v) for v in vals] if self.kind == "int" else [_round(v, step) for v in vals]
+        v = self.low + i * step  # type: ignore[operator]
+        return int(v) if self.kind == "int" else _round(v, step)
+
+    def ends(self) -> tuple[Any, Any]:
+        """The lowest and highest value."""
+        if self.kind == "enum":
+            vals = self.values() or []
+            return vals[0], vals[-1]
+        n = self.count()
+        return (self.low, self.high) if n is None else (self.value_at(0), self.value_at(n - 1))
+
+    def values(self) -> list[Any] | None:
+        """Every value in order, or None when continuous. Only for enums and short ranges."""
+        if self.kind == "enum":
+            return sorted(self.choices, key=float) if self.ordered else list(self.choices)
+        n = self.count()
+        return None if n is None else [self.value_at(i) for i in range(n)]
 
     def key(self, value: Any) -> float:
         """A sort key: the value itself for numbers, the position in the list for strings."""
@@ -337,8 +356,7 @@ def edge_of(axis: Axis, value: Any) -> Edge | None:
     """The value sits at an end of its range: the optimum may lie beyond it."""
     if not axis.ordered:
         return None
-    vals = axis.values()
-    lo, hi = (vals[0], vals[-1]) if vals else (axis.low, axis.high)
+    lo, hi = axis.ends()
     where = f"parameters.{axis.name}." + ("enum" if axis.kind == "enum" else "range")
     if _same(value, hi) and not _same(lo, hi):
         more = "add a larger value to it" if axis.kind == "enum" else "raise its max"
@@ -410,12 +428,16 @@ def verdict(hood: Neighbourhood, axis: Axis, base_value: Any, direction: str,
 
 def _steps(axis: Axis, a: Any, b: Any) -> float:
     """How many steps of the axis lie between two values (bins of 1/COND_BINS if continuous)."""
-    vals = axis.values()
-    if vals is not None and len(vals) > 1:
-        keys = [axis.key(v) for v in vals]
-        ia = min(range(len(keys)), key=lambda i: abs(keys[i] - axis.key(a)))
-        ib = min(range(len(keys)), key=lambda i: abs(keys[i] - axis.key(b)))
-        return abs(ib - ia) / (1 if len(vals) <= MAX_DISCRETE else len(vals) / COND_BINS)
+    n = axis.count()
+    if n is not None and n > 1:
+        if axis.kind == "enum":
+            keys = [axis.key(v) for v in axis.values() or []]
+            ia = min(range(n), key=lambda i: abs(keys[i] - axis.key(a)))
+            ib = min(range(n), key=lambda i: abs(keys[i] - axis.key(b)))
+        else:  # the nearest value's index, by arithmetic
+            step = axis.step or 1
+            ia, ib = (round((float(v) - axis.low) / step) for v in (a, b))  # type: ignore[operator]
+        return abs(ib - ia) / (1 if n <= MAX_DISCRETE else n / COND_BINS)
     return abs(axis.position(b) - axis.position(a)) * COND_BINS
 
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import baseline_of, best_of, trial_rows
 from ..format import fmt as _fmt
 from ..storage import engine_of, trial_id
+from ..storage.read import PLOT_TRIALS, plottable
+from ..storage.views import view_name
 from ..format import params_text as _params_text
 
 if TYPE_CHECKING:
@@ -100,14 +102,17 @@ def render(study: "optuna.Study") -> str:
 
     imp = study_importance(study)
     order = _param_order(study, imp)
+    plots, sampled_from = plottable(study)
+    sample = _note(f"Charts show a random sample of {PLOT_TRIALS:,} of the {sampled_from:,} "
+                   f"complete trials, so they stay quick in a browser.") if sampled_from else ""
     body = {
         "best": _best_section(study),
-        "history": _history_section(study),
+        "history": sample + _history_section(plots),
         "importance": _importance_section(imp),
         "effects": _effects_section(study, order),
-        "slices": _slices_section(study, order),
-        "contour": _contour_section(study, order),
-        "parallel": _parallel_section(study, order),
+        "slices": sample + _slices_section(plots, order),
+        "contour": sample + _contour_section(plots, order),
+        "parallel": sample + _parallel_section(plots, order),
         "trials": _trials_section(study),
         "profiles": _profiles_section(study),
     }
@@ -308,6 +313,9 @@ def _parallel_section(study: "optuna.Study", order: list[str]) -> str:
     return why + _plot(lambda: plot_parallel_coordinate(study, params=order), study)
 
 
+TABLE_ROWS = 1_000
+
+
 def _trials_section(study: "optuna.Study") -> str:
     rows = trial_rows(study)
     params = list(dict.fromkeys(k for r in rows for k in r["params"]))
@@ -319,6 +327,14 @@ def _trials_section(study: "optuna.Study") -> str:
     head = ["#", "state", "score", *params, "time", "reason"]
     body = []
     classes = []
+    if len(rows) > TABLE_ROWS:  # a page of 10,000 rows helps nobody: the best, and where the rest are
+        sign = -1 if study.direction.name == "MAXIMIZE" else 1
+        scored = sorted((r for r in rows if r["value"] is not None),
+                        key=lambda r: sign * r["value"])
+        why += _note(f"The {TABLE_ROWS:,} best of {len(rows):,} trials, best first: all of them "
+                     f"are in `tuner trials --json` and the SQL view "
+                     f"{view_name(study.study_name)}.")
+        rows = scored[:TABLE_ROWS]
     for r in rows:
         secs = f"{r['seconds']:.1f}s" if r["seconds"] is not None else "-"
         body.append([str(r["number"]), r["state"], _fmt(r["value"]),

@@ -19,9 +19,12 @@ if TYPE_CHECKING:
     import optuna
 
 MIN_TRIALS = 5  # below this, a forest of regression trees says more about noise than knobs
-# fANOVA's forest grows faster than linearly with trials (2,000 took 15 s here): above this
-# many it works on a seeded random sample, and says so.
-MAX_TRIALS = 500
+# fANOVA's cost grows with trials times trees (500 trials of 64 trees took 4 s here, and a
+# study with two workload values asks three times): above MAX_TRIALS it works on a seeded
+# random sample, and says so. Above SMALL trials it grows 16 trees, the original fANOVA's
+# default (Optuna's 64 gave the same shares to three decimals on a 10,000-trial study).
+MAX_TRIALS = 200
+SMALL, TREES, FEWER_TREES = 100, 64, 16
 
 
 @dataclass
@@ -49,9 +52,10 @@ class Importance:
 
 
 def per_workload(trials: Iterable["optuna.trial.FrozenTrial"]
-                 ) -> dict[str, list["optuna.trial.FrozenTrial"]]:
-    """For each workload value the trials measured, the trials with that value's score as
-    their value. Empty unless they measured more than one."""
+                 ) -> dict[str, tuple[list["optuna.trial.FrozenTrial"], int]]:
+    """For each workload value the trials measured, the trials (a sample of MAX_TRIALS when
+    there are more) with that value's score as their value, and how many there were. Empty
+    unless they measured more than one."""
     from optuna.trial import create_trial
 
     trials = list(trials)
@@ -62,11 +66,12 @@ def per_workload(trials: Iterable["optuna.trial.FrozenTrial"]
                 labels.append(label)
     if len(labels) < 2:
         return {}
-    out: dict[str, list[Any]] = {}
+    out: dict[str, tuple[list[Any], int]] = {}
     for label in labels:
-        out[label] = [create_trial(params=t.params, distributions=t.distributions,
-                                   value=t.user_attrs[WORKLOADS][label])
-                      for t in trials if label in (t.user_attrs.get(WORKLOADS) or {})]
+        measured = [t for t in trials if label in (t.user_attrs.get(WORKLOADS) or {})]
+        out[label] = ([create_trial(params=t.params, distributions=t.distributions,
+                                    value=t.user_attrs[WORKLOADS][label])
+                       for t in _sample(measured)], len(measured))
     return out
 
 
@@ -78,10 +83,22 @@ def study_importance(study: "optuna.Study") -> list[Importance]:
     complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
                 if t.value is not None]
     out = [importance(complete, study.direction)]
-    for label, trials in per_workload(complete).items():
+    for label, (trials, total) in per_workload(complete).items():
         workload = dict(part.split("=", 1) for part in label.split(",") if "=" in part)
-        out.append(importance(trials, study.direction, workload))
+        answer = importance(trials, study.direction, workload)
+        if total > len(trials):
+            answer.sampled_from = total
+        out.append(answer)
     return out
+
+
+def _sample(trials: list[Any]) -> list[Any]:
+    """A seeded random sample of MAX_TRIALS of the trials, when there are more."""
+    if len(trials) <= MAX_TRIALS:
+        return trials
+    import random
+
+    return random.Random(0).sample(trials, MAX_TRIALS)
 
 
 def importance(trials: list["optuna.trial.FrozenTrial"], direction: Any,
@@ -89,10 +106,7 @@ def importance(trials: list["optuna.trial.FrozenTrial"], direction: Any,
     """fANOVA importance of the parameters that varied in these complete trials (a seeded
     sample of MAX_TRIALS of them when there are more)."""
     if len(trials) > MAX_TRIALS:
-        import random
-
-        sample = random.Random(0).sample(list(trials), MAX_TRIALS)
-        answer = importance(sample, direction, workload)
+        answer = importance(_sample(list(trials)), direction, workload)
         answer.sampled_from = len(trials)
         return answer
     n = len(trials)
@@ -122,11 +136,14 @@ def _fanova(trials: list["optuna.trial.FrozenTrial"], direction: Any,
     import optuna
     from optuna.importance import FanovaImportanceEvaluator
 
+    from ..storage.read import as_frozen
+
     # A throwaway in-memory study holds just this group, so the evaluator sees nothing else.
-    group = optuna.create_study(direction=direction)
-    group.add_trials(trials)
+    group = optuna.create_study(direction=direction.name.lower())
+    group.add_trials(as_frozen(trials))
     try:
-        raw = FanovaImportanceEvaluator(seed=0).evaluate(group, params=params)
+        trees = TREES if len(trials) <= SMALL else FEWER_TREES
+        raw = FanovaImportanceEvaluator(seed=0, n_trees=trees).evaluate(group, params=params)
     except ImportError as exc:  # fANOVA's random forest is scikit-learn's
         raise TunerError(f"fANOVA needs scikit-learn: {exc}",
                          hint=".venv/bin/pip install scikit-learn") from None

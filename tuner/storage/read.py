@@ -1,0 +1,442 @@
+"""Reading a study for the answers: Optuna's tables in plain SQL, one query per table.
+
+Optuna's own load builds ORM objects trial by trial (9 s for 10,000 trials here) and costs a
+second of imports and schema checks before the first row. The questions need plain values:
+the best trial is one query, all trials are a handful. The objects below carry the names of
+Optuna's Study and FrozenTrial that the reports read (study_name, direction, get_trials,
+best_trial; number, state, value, params, user_attrs, ...), so a report works on either, and
+the database stays Optuna's, readable by its CLI and optuna-dashboard.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any, Iterable
+
+from ..errors import InputError, StorageError, StudyNotFound
+from .retry import first_line
+
+
+class State(Enum):
+    """Optuna's trial states, by the names its tables store."""
+
+    RUNNING = 0
+    COMPLETE = 1
+    PRUNED = 2
+    FAIL = 3
+    WAITING = 4
+
+
+class Direction(Enum):
+    NOT_SET = 0
+    MINIMIZE = 1
+    MAXIMIZE = 2
+
+
+@dataclass
+class StoredTrial:
+    number: int
+    _trial_id: int
+    state: State
+    values: list[float] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    user_attrs: dict[str, Any] = field(default_factory=dict)
+    system_attrs: dict[str, Any] = field(default_factory=dict)
+    intermediate_values: dict[int, float] = field(default_factory=dict)
+    datetime_start: datetime | None = None
+    datetime_complete: datetime | None = None
+    _distributions_json: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def value(self) -> float | None:
+        if self.values is None:
+            return None
+        if len(self.values) > 1:
+            raise RuntimeError("this trial has several objective values: read .values")
+        return self.values[0]
+
+    @property
+    def distributions(self) -> dict[str, Any]:
+        """Optuna's distribution objects (imports Optuna: only plots and fANOVA need them)."""
+        return {k: _distribution(v) for k, v in self._distributions_json.items()}
+
+
+_PARSED: dict[str, Any] = {}  # a study has a few distinct distributions, and many trials
+
+
+def _distribution(text: str) -> Any:
+    found = _PARSED.get(text)
+    if found is None:
+        from optuna.distributions import json_to_distribution
+
+        found = _PARSED[text] = json_to_distribution(text)
+    return found
+
+
+class StoredStudy:
+    """A study as its tables hold it; trials are read once, on first use."""
+
+    def __init__(self, engine: Any, study_id: int, name: str, directions: list[Direction],
+                 user_attrs: dict[str, Any], system_attrs: dict[str, Any]):
+        self.engine = engine
+        self._storage = self  # storage.engine_of() finds the engine here, as on an Optuna study
+        self._study_id = study_id
+        self.study_name = name
+        self.directions = directions
+        self.user_attrs = user_attrs
+        self.system_attrs = system_attrs
+        self._trials: list[StoredTrial] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def direction(self) -> Direction:
+        if len(self.directions) > 1:
+            raise RuntimeError("this study has several objectives: read .directions")
+        return self.directions[0]
+
+    def get_trials(self, deepcopy: bool = False, states: Iterable[Any] | None = None
+                   ) -> list[StoredTrial]:
+        with self._lock:
+            if self._trials is None:
+                self._trials = _trials(self.engine, self._study_id)
+        if states is None:
+            return list(self._trials)
+        names = {s.name for s in states}
+        return [t for t in self._trials if t.state.name in names]
+
+    @property
+    def trials(self) -> list[StoredTrial]:
+        return self.get_trials()
+
+    def trials_where(self, attr: str) -> list[StoredTrial]:
+        """The trials that have this user attribute (read alone when trials are not loaded)."""
+        if self._trials is not None:
+            return [t for t in self._trials if attr in t.user_attrs]
+        return _trials(self.engine, self._study_id, with_attr=attr)
+
+    @property
+    def best_trial(self) -> StoredTrial:
+        """The best complete trial: one query unless the trials are loaded already."""
+        if self._trials is not None:
+            return _best(self._trials, self.direction)
+        from sqlalchemy import text
+
+        descending = self.direction == Direction.MAXIMIZE
+        order = ("CASE v.value_type WHEN 'INF_POS' THEN 0 WHEN 'FINITE' THEN 1 ELSE 2 END, "
+                 "v.value DESC" if descending else
+                 "CASE v.value_type WHEN 'INF_NEG' THEN 0 WHEN 'FINITE' THEN 1 ELSE 2 END, "
+                 "v.value ASC")
+        with _reading(self.engine) as conn:
+            row = conn.execute(text(
+                "SELECT t.trial_id FROM trials t JOIN trial_values v ON v.trial_id = t.trial_id "
+                "AND v.objective = 0 WHERE t.study_id = :s AND t.state = 'COMPLETE' "
+                f"ORDER BY {order}, t.number LIMIT 1"), {"s": self._study_id}).first()
+        if row is None:
+            raise ValueError("no complete trial")
+        return _trials(self.engine, self._study_id, trial_ids=[row[0]])[0]
+
+    @property
+    def best_trials(self) -> list[StoredTrial]:
+        """The Pareto front of the complete trials (several objectives)."""
+        complete = [t for t in self.get_trials(states=[State.COMPLETE]) if t.values]
+        return pareto_front(complete, self.directions)
+
+
+def pareto_front(trials: list[StoredTrial], directions: list[Direction]) -> list[StoredTrial]:
+    """Trials no other trial beats on every objective (at least as good, better on one)."""
+    signs = [1 if d == Direction.MINIMIZE else -1 for d in directions]
+    keyed = sorted(trials, key=lambda t: [s * v for s, v in zip(signs, t.values or [])])
+    front: list[tuple[list[float], StoredTrial]] = []
+    for t in keyed:
+        key = [s * v for s, v in zip(signs, t.values or [])]
+        # Sorted on the first objective: only an earlier trial can dominate a later one.
+        if any(all(a <= b for a, b in zip(k, key)) and k != key for k, _ in front):
+            continue
+        front.append((key, t))
+    return sorted((t for _, t in front), key=lambda t: t.number)
+
+
+def _best(trials: list[StoredTrial], direction: Direction) -> StoredTrial:
+    complete = [t for t in trials if t.state == State.COMPLETE and t.values]
+    if not complete:
+        raise ValueError("no complete trial")
+    sign = -1 if direction == Direction.MAXIMIZE else 1
+    return min(complete, key=lambda t: (sign * t.values[0], t.number))
+
+
+# --- opening --------------------------------------------------------------------------------
+
+def connect(url: str) -> Any:
+    """An engine for reading (no pool to speak of: one command, a few queries)."""
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    from . import _with_password
+
+    try:
+        return sqlalchemy.create_engine(_with_password(url), poolclass=NullPool)
+    except sqlalchemy.exc.ArgumentError:
+        raise InputError(f"--storage: '{url}' is not a database URL",
+                         hint="use sqlite:///tuner.db or mysql+pymysql://user@host/db") from None
+    except ImportError as exc:
+        raise StorageError(f"no driver for the study database: {exc}") from None
+
+
+def studies(engine: Any) -> list[tuple[int, str]]:
+    from sqlalchemy import text
+
+    with _reading(engine) as conn:
+        return [(r[0], r[1]) for r in conn.execute(text(
+            "SELECT study_id, study_name FROM studies ORDER BY study_id"))]
+
+
+def read_study(engine: Any, url: str, name: str | None) -> StoredStudy:
+    """The named study, or the only one; errors say which studies exist."""
+    from sqlalchemy import text
+
+    from . import redact
+
+    found = studies(engine)
+    names = [n for _, n in found]
+    if name is None:
+        if len(found) == 1:
+            name = names[0]
+        elif not found:
+            raise StudyNotFound(f"no studies in {redact(url)} yet",
+                                hint="run `tuner optimize JOB` first, or pass --storage")
+        else:
+            raise StudyNotFound(f"{redact(url)} holds several studies: {', '.join(names)}",
+                                hint="choose one with --study NAME")
+    elif name not in names:
+        listed = ", ".join(names) if names else "none"
+        raise StudyNotFound(f"--study: no study '{name}' in {redact(url)} (studies: {listed})")
+    study_id = dict((n, i) for i, n in found)[name]
+    with _reading(engine) as conn:
+        directions = [Direction[r[0]] for r in conn.execute(text(
+            "SELECT direction FROM study_directions WHERE study_id = :s ORDER BY objective"),
+            {"s": study_id})]
+        user = {r[0]: json.loads(r[1]) for r in conn.execute(text(
+            "SELECT a.key, a.value_json FROM study_user_attributes a WHERE a.study_id = :s"),
+            {"s": study_id})}
+        system = {r[0]: json.loads(r[1]) for r in conn.execute(text(
+            "SELECT a.key, a.value_json FROM study_system_attributes a WHERE a.study_id = :s"),
+            {"s": study_id})}
+    return StoredStudy(engine, study_id, name, directions or [Direction.MINIMIZE], user, system)
+
+
+def study_counts(engine: Any) -> list[dict[str, Any]]:
+    """Every study with its trials per state and its best value: three grouped queries."""
+    from sqlalchemy import text
+
+    with _reading(engine) as conn:
+        counts: dict[int, dict[str, int]] = {}
+        for sid, state, n in conn.execute(text(
+                "SELECT study_id, state, COUNT(*) FROM trials GROUP BY study_id, state")):
+            counts.setdefault(sid, {})[state] = n
+        directions = {sid: d for sid, d, _ in conn.execute(text(
+            "SELECT study_id, direction, objective FROM study_directions ORDER BY objective "
+            "DESC"))}
+        objectives = {sid: n for sid, n in conn.execute(text(
+            "SELECT study_id, COUNT(*) FROM study_directions GROUP BY study_id"))}
+        best: dict[int, tuple[Any, Any]] = {}
+        for sid, lo, hi in conn.execute(text(
+                "SELECT t.study_id, MIN(v.value), MAX(v.value) FROM trials t JOIN trial_values v "
+                "ON v.trial_id = t.trial_id AND v.objective = 0 "
+                "WHERE t.state = 'COMPLETE' GROUP BY t.study_id")):
+            best[sid] = (lo, hi)
+        named = list(conn.execute(text("SELECT study_id, study_name FROM studies "
+                                       "ORDER BY study_id")))
+    rows = []
+    for sid, name in named:
+        c = counts.get(sid, {})
+        direction = directions.get(sid, "MINIMIZE")
+        lo, hi = best.get(sid, (None, None))
+        rows.append({"study": name, "direction": direction.lower(),
+                     "objectives": objectives.get(sid, 1),
+                     "trials": sum(c.values()), "complete": c.get("COMPLETE", 0),
+                     "fail": c.get("FAIL", 0), "running": c.get("RUNNING", 0),
+                     "waiting": c.get("WAITING", 0),
+                     "best": (hi if direction == "MAXIMIZE" else lo)
+                     if objectives.get(sid, 1) == 1 else None})
+    return rows
+
+
+# --- trials ---------------------------------------------------------------------------------
+
+def _trials(engine: Any, study_id: int, trial_ids: list[int] | None = None,
+            with_attr: str | None = None) -> list[StoredTrial]:
+    from sqlalchemy import text
+
+    where = "t.study_id = :s"
+    args: dict[str, Any] = {"s": study_id}
+    if trial_ids is not None:
+        where += f" AND t.trial_id IN ({', '.join(str(int(i)) for i in trial_ids) or 'NULL'})"
+    if with_attr is not None:
+        where += (" AND t.trial_id IN (SELECT a.trial_id FROM trial_user_attributes a "
+                  "WHERE a.key = :k)")
+        args["k"] = with_attr
+    by_id: dict[int, StoredTrial] = {}
+    with _reading(engine) as conn:
+        for tid, number, state, start, end in conn.execute(text(
+                "SELECT t.trial_id, t.number, t.state, t.datetime_start, t.datetime_complete "
+                f"FROM trials t WHERE {where} ORDER BY t.number"), args).all():
+            by_id[tid] = StoredTrial(number, tid, State[state], datetime_start=_time(start),
+                                     datetime_complete=_time(end))
+        if not by_id:
+            return []
+        values: dict[int, dict[int, float]] = {}
+        for tid, objective, value, kind in conn.execute(text(
+                "SELECT v.trial_id, v.objective, v.value, v.value_type FROM trial_values v "
+                f"JOIN trials t ON t.trial_id = v.trial_id WHERE {where}"), args).all():
+            values.setdefault(tid, {})[objective] = _value(value, kind)
+        for tid, got in values.items():
+            if tid in by_id:
+                by_id[tid].values = [got[k] for k in sorted(got)]
+        decode = _Distributions()
+        for tid, pname, pvalue, dist in conn.execute(text(
+                "SELECT p.trial_id, p.param_name, p.param_value, p.distribution_json "
+                f"FROM trial_params p JOIN trials t ON t.trial_id = p.trial_id WHERE {where} "
+                "ORDER BY p.param_id"), args).all():
+            trial = by_id.get(tid)
+            if trial is not None:
+                trial.params[pname] = decode(dist, pvalue)
+                trial._distributions_json[pname] = dist
+        # Uploaded logs (artifacts) are most of the system attributes, and no answer reads
+        # them: the dashboard finds them itself.
+        for table, target, skip in (
+                ("trial_user_attributes", "user_attrs", ""),
+                ("trial_system_attributes", "system_attrs", " AND a.key NOT LIKE 'artifacts:%'")):
+            for tid, key, raw in conn.execute(text(
+                    f"SELECT a.trial_id, a.key, a.value_json FROM {table} a "
+                    f"JOIN trials t ON t.trial_id = a.trial_id WHERE {where}{skip}"), args).all():
+                trial = by_id.get(tid)
+                if trial is not None:
+                    getattr(trial, target)[key] = json.loads(raw)
+        for tid, step, value, kind in conn.execute(text(
+                "SELECT i.trial_id, i.step, i.intermediate_value, i.intermediate_value_type "
+                f"FROM trial_intermediate_values i JOIN trials t ON t.trial_id = i.trial_id "
+                f"WHERE {where}"), args).all():
+            trial = by_id.get(tid)
+            if trial is not None:
+                trial.intermediate_values[step] = _value(value, kind)
+    return sorted(by_id.values(), key=lambda t: t.number)
+
+
+class _Distributions:
+    """Turns a stored parameter (Optuna's internal float) into the value as the trial used it.
+    The few distinct distribution texts of a study are parsed once."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, tuple[str, Any]] = {}
+
+    def __call__(self, text: str, value: float) -> Any:
+        kind = self._parsed.get(text)
+        if kind is None:
+            d = json.loads(text)
+            name, attrs = d["name"], d.get("attributes", {})
+            if name == "CategoricalDistribution":
+                kind = ("choice", attrs["choices"])
+            elif name.startswith("Int"):
+                kind = ("int", None)
+            else:
+                kind = ("float", None)
+            self._parsed[text] = kind
+        if kind[0] == "choice":
+            return kind[1][int(value)]
+        if kind[0] == "int":
+            return int(value)
+        return float(value)
+
+
+def _value(value: float | None, kind: str) -> float:
+    if kind == "INF_POS":
+        return math.inf
+    if kind == "INF_NEG":
+        return -math.inf
+    return float(value) if value is not None else math.nan
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+class _reading:
+    """A connection whose errors read as a storage problem, in one line."""
+
+    def __init__(self, engine: Any):
+        self.engine = engine
+
+    def __enter__(self) -> Any:
+        import sqlalchemy.exc
+
+        try:
+            self.conn = self.engine.connect()
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            raise StorageError(f"cannot read the study database: {first_line(exc)}",
+                               hint="check --storage / TUNER_STORAGE, that the server runs, "
+                                    "and TUNER_DB_PASSWORD") from None
+        return self
+
+    def execute(self, *args: Any) -> Any:
+        import sqlalchemy.exc
+
+        try:
+            return self.conn.execute(*args)
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            raise StorageError(f"cannot read the study database: {first_line(exc)}",
+                               hint="is it a study database (made by tuner or Optuna)?"
+                               ) from None
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.close()
+
+
+# --- into Optuna, for what only Optuna draws or computes --------------------------------------
+
+PLOT_TRIALS = 1_000  # more lines than this make a chart slow to draw and to build, and say no more
+
+
+def as_frozen(trials: Iterable[Any]) -> list[Any]:
+    """Optuna FrozenTrials of these trials (fANOVA and the plots take nothing else)."""
+    import optuna
+    from optuna.trial import FrozenTrial, TrialState
+
+    out = []
+    for t in trials:
+        if isinstance(t, FrozenTrial):
+            out.append(t)
+            continue
+        state = TrialState[t.state.name]
+        out.append(optuna.trial.create_trial(
+            state=state, params=t.params, distributions=t.distributions,
+            values=t.values if state == TrialState.COMPLETE else None,
+            user_attrs=t.user_attrs, system_attrs=t.system_attrs,
+            intermediate_values=t.intermediate_values))
+    return out
+
+
+def plottable(study: Any, limit: int = PLOT_TRIALS) -> tuple[Any, int | None]:
+    """An in-memory Optuna study for the charts: the complete trials, or a seeded sample of
+    `limit` of them in their order; and how many there were when it is a sample."""
+    import random
+
+    import optuna
+
+    if isinstance(study, optuna.Study):
+        return study, None
+    complete = study.get_trials(states=[State.COMPLETE])
+    sampled_from = None
+    if len(complete) > limit:
+        sampled_from = len(complete)
+        complete = sorted(random.Random(0).sample(complete, limit), key=lambda t: t.number)
+    memory = optuna.create_study(directions=[d.name.lower() for d in study.directions],
+                                 study_name=study.study_name)
+    memory.add_trials(as_frozen(complete))
+    return memory, sampled_from
