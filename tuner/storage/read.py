@@ -91,6 +91,7 @@ class StoredStudy:
         self.user_attrs = user_attrs
         self.system_attrs = system_attrs
         self._trials: list[StoredTrial] | None = None
+        self._where: dict[str, list[StoredTrial]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -117,7 +118,9 @@ class StoredStudy:
         """The trials that have this user attribute (read alone when trials are not loaded)."""
         if self._trials is not None:
             return [t for t in self._trials if attr in t.user_attrs]
-        return _trials(self.engine, self._study_id, with_attr=attr)
+        if attr not in self._where:
+            self._where[attr] = _trials(self.engine, self._study_id, with_attr=attr)
+        return list(self._where[attr])
 
     @property
     def best_trial(self) -> StoredTrial:
@@ -172,14 +175,15 @@ def _best(trials: list[StoredTrial], direction: Direction) -> StoredTrial:
 # --- opening --------------------------------------------------------------------------------
 
 def connect(url: str) -> Any:
-    """An engine for reading (no pool to speak of: one command, a few queries)."""
+    """An engine for reading: one connection, kept for the command's few queries (a new
+    MySQL connection costs a handshake and TLS set-up each)."""
     import sqlalchemy
-    from sqlalchemy.pool import NullPool
+    from sqlalchemy.pool import StaticPool
 
     from . import _with_password
 
     try:
-        return sqlalchemy.create_engine(_with_password(url), poolclass=NullPool)
+        return sqlalchemy.create_engine(_with_password(url), poolclass=StaticPool)
     except sqlalchemy.exc.ArgumentError:
         raise InputError(f"--storage: '{url}' is not a database URL",
                          hint="use sqlite:///tuner.db or mysql+pymysql://user@host/db") from None
@@ -272,16 +276,26 @@ def _trials(engine: Any, study_id: int, trial_ids: list[int] | None = None,
             with_attr: str | None = None) -> list[StoredTrial]:
     from sqlalchemy import text
 
-    where = "t.study_id = :s"
     args: dict[str, Any] = {"s": study_id}
-    if trial_ids is not None:
-        where += f" AND t.trial_id IN ({', '.join(str(int(i)) for i in trial_ids) or 'NULL'})"
-    if with_attr is not None:
-        where += (" AND t.trial_id IN (SELECT a.trial_id FROM trial_user_attributes a "
-                  "WHERE a.key = :k)")
-        args["k"] = with_attr
     by_id: dict[int, StoredTrial] = {}
     with _reading(engine) as conn:
+        if with_attr is not None:
+            trial_ids = [r[0] for r in conn.execute(text(
+                "SELECT a.trial_id FROM trial_user_attributes a JOIN trials t ON "
+                "t.trial_id = a.trial_id WHERE t.study_id = :s AND a.key = :k"),
+                {**args, "k": with_attr}).all()]
+        if trial_ids is not None:
+            # A few trials: by their keys, with no join (MariaDB plans a join badly here).
+            listed = ", ".join(str(int(i)) for i in trial_ids) or "NULL"
+            where = f"t.study_id = :s AND t.trial_id IN ({listed})"
+
+            def of(alias: str) -> str:
+                return f"{alias}.trial_id IN ({listed})"
+        else:
+            where = "t.study_id = :s"
+
+            def of(alias: str) -> str:
+                return f"t.trial_id = {alias}.trial_id AND t.study_id = :s"
         for tid, number, state, start, end in conn.execute(text(
                 "SELECT t.trial_id, t.number, t.state, t.datetime_start, t.datetime_complete "
                 f"FROM trials t WHERE {where} ORDER BY t.number"), args).all():
@@ -289,10 +303,11 @@ def _trials(engine: Any, study_id: int, trial_ids: list[int] | None = None,
                                      datetime_complete=_time(end))
         if not by_id:
             return []
+        join = "" if trial_ids is not None else ", trials t"
         values: dict[int, dict[int, float]] = {}
         for tid, objective, value, kind in conn.execute(text(
-                "SELECT v.trial_id, v.objective, v.value, v.value_type FROM trial_values v "
-                f"JOIN trials t ON t.trial_id = v.trial_id WHERE {where}"), args).all():
+                "SELECT v.trial_id, v.objective, v.value, v.value_type FROM trial_values v"
+                f"{join} WHERE {of('v')}"), args).all():
             values.setdefault(tid, {})[objective] = _value(value, kind)
         for tid, got in values.items():
             if tid in by_id:
@@ -300,8 +315,7 @@ def _trials(engine: Any, study_id: int, trial_ids: list[int] | None = None,
         decode = _Distributions()
         for tid, pname, pvalue, dist in conn.execute(text(
                 "SELECT p.trial_id, p.param_name, p.param_value, p.distribution_json "
-                f"FROM trial_params p JOIN trials t ON t.trial_id = p.trial_id WHERE {where} "
-                "ORDER BY p.param_id"), args).all():
+                f"FROM trial_params p{join} WHERE {of('p')} ORDER BY p.param_id"), args).all():
             trial = by_id.get(tid)
             if trial is not None:
                 trial.params[pname] = decode(dist, pvalue)
@@ -312,15 +326,14 @@ def _trials(engine: Any, study_id: int, trial_ids: list[int] | None = None,
                 ("trial_user_attributes", "user_attrs", ""),
                 ("trial_system_attributes", "system_attrs", " AND a.key NOT LIKE 'artifacts:%'")):
             for tid, key, raw in conn.execute(text(
-                    f"SELECT a.trial_id, a.key, a.value_json FROM {table} a "
-                    f"JOIN trials t ON t.trial_id = a.trial_id WHERE {where}{skip}"), args).all():
+                    f"SELECT a.trial_id, a.key, a.value_json FROM {table} a{join} "
+                    f"WHERE {of('a')}{skip}"), args).all():
                 trial = by_id.get(tid)
                 if trial is not None:
                     getattr(trial, target)[key] = json.loads(raw)
         for tid, step, value, kind in conn.execute(text(
                 "SELECT i.trial_id, i.step, i.intermediate_value, i.intermediate_value_type "
-                f"FROM trial_intermediate_values i JOIN trials t ON t.trial_id = i.trial_id "
-                f"WHERE {where}"), args).all():
+                f"FROM trial_intermediate_values i{join} WHERE {of('i')}"), args).all():
             trial = by_id.get(tid)
             if trial is not None:
                 trial.intermediate_values[step] = _value(value, kind)
