@@ -96,13 +96,13 @@ class _Record:
 
     def write(self, trial: Any, engine: Any, results: Path) -> None:
         """Into the database: attributes, per-container rows, profiles, logs as artifacts."""
+        from .storage import record_attrs
         from .storage.tables import add_rows
 
-        for key, value in self.attrs.items():
-            trial.set_user_attr(key, value)
+        record_attrs(trial, self.attrs, self.logs if engine is not None else [],
+                     artifact_dir(results) if engine is not None else None)
         if engine is not None:
             add_rows(engine, self.runs, self.profiles)
-            _upload_logs(trial, self.logs, results)
 
 
 def make_trial_function(job: Job, space: Space, runner: Any, study: str, results: Path,
@@ -330,18 +330,6 @@ def _run_rows(trial: Any, done: Any, outdir: Path, label: str | None) -> list[di
             "log_tail": c.log_text[-4000:],
         })
     return rows
-
-
-def _upload_logs(trial: Any, logs: list[str], results: Path) -> None:
-    """The merged logs as artifacts, so optuna-dashboard shows them beside the trial."""
-    import optuna
-
-    store = optuna.artifacts.FileSystemArtifactStore(str(artifact_dir(results)))
-    for path in logs:
-        if Path(path).exists():
-            optuna.artifacts.upload_artifact(artifact_store=store, file_path=path,
-                                             study_or_trial=trial, mimetype="text/plain",
-                                             encoding="utf-8")
 
 
 def artifact_dir(results: Path) -> Path:

@@ -24,7 +24,7 @@ class ContainerRun:
     finished_at: float | None = None
     image: str | None = None
     image_id: str | None = None
-    peak_memory: int | None = None  # bytes, sampled by the engine about once a second
+    peak_memory: int | None = None  # bytes: exact from the cgroup, or sampled about once a second
     cpu_seconds: float | None = None
     log: list[LogLine] = field(default_factory=list)
     log_bytes: int = 0

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 from ..errors import DockerUnavailable, JobError, TrialFailed, notify
 from ..job import Job
+from . import cgroups
 from .base import ContainerRun, LogLine, TrialRun
 from .pprof import PprofCollector
 from .stats import StatsSampler
@@ -36,6 +37,7 @@ class DockerRunner:
         self.study = study
         self.worker = worker or uuid.uuid4().hex[:8]
         self.network: str | None = None
+        self.cgroups = False  # peak memory and CPU time from a cgroup per container (exact)
         self._api: Any = None
         # Who made a container: so a later run on this host can tell a dead worker's leftovers.
         self.owner = {"tuner.host": socket.gethostname(), "tuner.pid": str(os.getpid())}
@@ -44,6 +46,7 @@ class DockerRunner:
 
     def open(self) -> None:
         self._api = connect()
+        self.cgroups = self.sample_stats and cgroups.usable(self._api)
         self._check_images()
         remove_leftovers(self._api, self.study)
         if use_network(self.job):
@@ -123,6 +126,7 @@ class DockerRunner:
                 f"tuner.study={self.study}", f"tuner.worker={self.worker}"]}):
             with _quiet():
                 self._api.remove_container(c["Id"], force=True)
+            cgroups.remove(c["Names"][0].lstrip("/"))
         if self.network and not self._api.networks(names=[self.network]):
             self._api.create_network(self.network, driver="bridge",
                                      labels={**labels(self.study, self.worker), **self.owner})
@@ -146,7 +150,7 @@ class DockerRunner:
                     api.start(ids[s.name])
                 except APIError as exc:
                     raise TrialFailed(f"container {s.name} could not start: {_short(exc)}") from None
-                if self.sample_stats:
+                if self.sample_stats and not self.cgroups:
                     samplers[s.name] = StatsSampler(api, ids[s.name])
                 profile = self.job.spec.containers[s.name].profile
                 if profile and profile.pprof and self.network:
@@ -179,16 +183,19 @@ class DockerRunner:
                     trial.profiles[(name, "cpu")] = list(collector.cpu)
                 if collector.heap is not None:
                     trial.profiles[(name, "heap")] = [collector.heap]
-            trial.containers = {s.name: self._finish(s.name, ids[s.name], samplers.get(s.name))
-                                for s in specs}
+            trial.containers = {s.name: self._finish(s.name, ids[s.name], samplers.get(s.name),
+                                                     s.docker_name) for s in specs}
             return trial
         finally:
             for sampler in samplers.values():
                 sampler.stop()
             with _sigint_deferred():
-                for cid in ids.values():
-                    with _quiet():
-                        api.remove_container(cid, force=True)
+                for s in specs:
+                    if s.name in ids:
+                        with _quiet():
+                            api.remove_container(ids[s.name], force=True)
+                    if self.cgroups:
+                        cgroups.remove(s.docker_name)
 
     def _address(self, cid: str) -> str:
         networks = self._api.inspect_container(cid)["NetworkSettings"]["Networks"]
@@ -203,7 +210,10 @@ class DockerRunner:
         api = self._api
         kwargs = dict(s.create)
         kwargs["labels"] = {**kwargs["labels"], **self.owner}
-        kwargs["host_config"] = api.create_host_config(**s.host_config)
+        host = dict(s.host_config)
+        if self.cgroups:
+            host["cgroup_parent"] = cgroups.parent(s.docker_name)
+        kwargs["host_config"] = api.create_host_config(**host)
         if s.aliases and self.network:
             kwargs["networking_config"] = api.create_networking_config(
                 {self.network: api.create_endpoint_config(aliases=list(s.aliases))})
@@ -212,7 +222,8 @@ class DockerRunner:
         except APIError as exc:
             raise TrialFailed(f"container {s.name} could not be created: {_short(exc)}") from None
 
-    def _finish(self, name: str, cid: str, sampler: StatsSampler | None) -> ContainerRun:
+    def _finish(self, name: str, cid: str, sampler: StatsSampler | None,
+                docker_name: str = "") -> ContainerRun:
         api = self._api
         info = api.inspect_container(cid)
         state = info["State"]
@@ -229,6 +240,8 @@ class DockerRunner:
             _epoch(state.get("FinishedAt"))
         if sampler is not None:
             run.peak_memory, run.cpu_seconds = sampler.peak_memory, sampler.cpu_seconds
+        elif self.cgroups:  # it has ended (or was killed): the figures are final
+            run.peak_memory, run.cpu_seconds = cgroups.read(docker_name)
         raw = api.logs(cid, stdout=True, stderr=True, timestamps=True)
         run.log = parse_log(raw)
         run.log_bytes = len(raw)
@@ -267,6 +280,7 @@ def remove_leftovers(api: Any, study: str | None = None, everything: bool = Fals
             with _quiet():
                 api.remove_container(c["Id"], force=True)
                 gone_containers.append(c["Names"][0].lstrip("/"))
+            cgroups.remove(c["Names"][0].lstrip("/"))
     for n in api.networks(filters={"label": filters}):
         if dead(n.get("Labels") or {}):
             with _quiet():

@@ -84,9 +84,47 @@ def enqueued_params(trial: Any) -> dict[str, Any] | None:
     None for a trial the sampler chose. Works for a live Trial and a FrozenTrial."""
     from optuna.trial import FrozenTrial
 
-    attrs = trial.system_attrs if isinstance(trial, FrozenTrial) else \
+    if isinstance(trial, FrozenTrial):
+        return trial.system_attrs.get("fixed_params")
+    # A live trial read its system attributes when it started; enqueued parameters are set
+    # before that and never after, so no query is needed.
+    cached = getattr(trial, "_cached_frozen_trial", None)
+    attrs = cached.system_attrs if cached is not None else \
         trial.study._storage.get_trial_system_attrs(trial._trial_id)
     return attrs.get("fixed_params")
+
+
+def record_attrs(trial: Any, user_attrs: dict[str, Any], logs: list[str] = (),
+                 artifacts: "Path | None" = None) -> None:
+    """A finished trial's user attributes, and its logs as Optuna artifacts (files in the
+    artifact folder, named by a system attribute each, as optuna.artifacts.upload_artifact
+    does), written in one transaction: one commit per trial instead of one per attribute."""
+    import json
+    import uuid
+    from pathlib import Path
+
+    system: dict[str, str] = {}
+    if artifacts is not None:
+        from optuna.artifacts import FileSystemArtifactStore
+
+        store = FileSystemArtifactStore(str(artifacts))
+        for path in map(Path, logs):
+            if not path.exists():
+                continue
+            artifact_id = str(uuid.uuid4())
+            with open(path, "rb") as f:
+                store.write(artifact_id, f)
+            system["artifacts:" + artifact_id] = json.dumps(
+                {"artifact_id": artifact_id, "filename": path.name, "mimetype": "text/plain",
+                 "encoding": "utf-8"})
+    rdb = backend(trial.study)
+    if hasattr(rdb, "set_trial_attrs"):
+        rdb.set_trial_attrs(trial._trial_id, user_attrs, system)
+        return
+    for key, value in user_attrs.items():  # another storage (in memory): one at a time
+        trial.set_user_attr(key, value)
+    for key, value in system.items():
+        trial.storage.set_trial_system_attr(trial._trial_id, key, value)
 
 
 def stale_trial_ids(study: "optuna.Study") -> set[int]:
@@ -130,12 +168,28 @@ def _storage_class() -> type:
                     return super().set_trial_state_values(trial_id, state, values)
             return super().set_trial_state_values(trial_id, state, values)
 
+        def set_trial_attrs(self, trial_id: int, user: dict[str, Any],
+                            system: dict[str, Any]) -> None:
+            """Several attributes of a trial, in one transaction."""
+            from optuna.storages._rdb import models
+            from optuna.storages._rdb.storage import _create_scoped_session
+
+            if not user and not system:
+                return
+            with _create_scoped_session(self.scoped_session, True) as session:
+                for model, attrs in ((models.TrialUserAttributeModel, user),
+                                     (models.TrialSystemAttributeModel, system)):
+                    for key, value in attrs.items():
+                        self._set_trial_attr_without_commit(session, model, trial_id, key,
+                                                            value)
+
     # Every public call survives a database that restarts or drops the connection: a trial
     # that finished while it was away is recorded when it returns.
     for name in dir(optuna.storages.RDBStorage):
         method = getattr(TunerStorage, name)
         if not name.startswith("_") and callable(method) and name not in _NOT_RETRIED:
             setattr(TunerStorage, name, retrying(method))
+    TunerStorage.set_trial_attrs = retrying(TunerStorage.set_trial_attrs)
     TunerStorage.record_heartbeat = _quiet_heartbeat(TunerStorage.record_heartbeat)
     return TunerStorage
 
