@@ -275,12 +275,11 @@ def _earlier_measurement(trial: Any, params: dict[str, Any]) -> Any:
     """The complete trial that measured this configuration most (the latest of a chain of
     duplicates holds all its samples), when the sampler proposed it again. Enqueued trials
     (baseline, grid points, sweeps, confirmations) always run afresh."""
-    from .storage import enqueued_params
+    from .storage import enqueued_params, same_configuration
 
     if enqueued_params(trial) is not None:
         return None
-    same = [t for t in trial.study.get_trials(deepcopy=False, states=_complete())
-            if t.params == params and t.number != trial.number and SAMPLES in t.user_attrs]
+    same = [t for t in same_configuration(trial) if t.params == params and SAMPLES in t.user_attrs]
     if not same:
         return None
     return max(same, key=lambda t: (sum(len(v) for v in t.user_attrs[SAMPLES].values()),

@@ -94,6 +94,34 @@ def enqueued_params(trial: Any) -> dict[str, Any] | None:
     return attrs.get("fixed_params")
 
 
+def same_configuration(trial: Any) -> list[Any]:
+    """The complete trials of the study that ran exactly this trial's parameters (as they are
+    stored), oldest first: one query over the parameter rows, whatever the study's size."""
+    from sqlalchemy import text
+
+    study = trial.study
+    engine = engine_of(study)
+    if engine is None:  # a storage without SQL (in memory): look through the trials
+        from optuna.trial import TrialState
+
+        params = trial.params
+        return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if t.params == params and t.number != trial.number]
+    with engine.connect() as conn:
+        ids = [r[0] for r in conn.execute(text(
+            "SELECT o.trial_id FROM trial_params me "
+            "JOIN trial_params o ON o.param_name = me.param_name "
+            "AND o.param_value = me.param_value AND o.trial_id <> me.trial_id "
+            "JOIN trials t ON t.trial_id = o.trial_id AND t.state = 'COMPLETE' "
+            "AND t.study_id = :s "
+            "WHERE me.trial_id = :me GROUP BY o.trial_id "
+            "HAVING COUNT(*) = (SELECT COUNT(*) FROM trial_params WHERE trial_id = :me) "
+            "AND COUNT(*) = (SELECT COUNT(*) FROM trial_params x WHERE x.trial_id = o.trial_id)"),
+            {"s": study._study_id, "me": trial._trial_id})]
+    found = [study._storage.get_trial(i) for i in ids]
+    return sorted(found, key=lambda t: t.number)
+
+
 def record_attrs(trial: Any, user_attrs: dict[str, Any], logs: list[str] = (),
                  artifacts: "Path | None" = None) -> None:
     """A finished trial's user attributes, and its logs as Optuna artifacts (files in the
