@@ -198,18 +198,31 @@ def _storage_class() -> type:
 
         def set_trial_attrs(self, trial_id: int, user: dict[str, Any],
                             system: dict[str, Any]) -> None:
-            """Several attributes of a trial, in one transaction."""
+            """Several attributes of a trial in one transaction: the trial is checked once
+            and each table gets one upsert of all its rows (Optuna writes one at a time)."""
+            import json
+
             from optuna.storages._rdb import models
             from optuna.storages._rdb.storage import _create_scoped_session
 
+            dialect = self.engine.dialect.name
+            if dialect not in ("sqlite", "mysql"):
+                for key, value in user.items():
+                    self.set_trial_user_attr(trial_id, key, value)
+                for key, value in system.items():
+                    self.set_trial_system_attr(trial_id, key, value)
+                return
             if not user and not system:
                 return
             with _create_scoped_session(self.scoped_session, True) as session:
+                trial = models.TrialModel.find_or_raise_by_id(trial_id, session)
+                self.check_trial_is_updatable(trial_id, trial.state)
                 for model, attrs in ((models.TrialUserAttributeModel, user),
                                      (models.TrialSystemAttributeModel, system)):
-                    for key, value in attrs.items():
-                        self._set_trial_attr_without_commit(session, model, trial_id, key,
-                                                            value)
+                    if attrs:
+                        rows = [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)}
+                                for k, v in attrs.items()]
+                        session.execute(_upsert(dialect, model.__table__), rows)
 
     # Every public call survives a database that restarts or drops the connection: a trial
     # that finished while it was away is recorded when it returns.
@@ -220,6 +233,20 @@ def _storage_class() -> type:
     TunerStorage.set_trial_attrs = retrying(TunerStorage.set_trial_attrs)
     TunerStorage.record_heartbeat = _quiet_heartbeat(TunerStorage.record_heartbeat)
     return TunerStorage
+
+
+def _upsert(dialect: str, table: Any) -> Any:
+    """INSERT ... or update value_json of the (trial_id, key) row that exists."""
+    if dialect == "mysql":
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        stmt = mysql_insert(table)
+        return stmt.on_duplicate_key_update(value_json=stmt.inserted.value_json)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    stmt = sqlite_insert(table)
+    return stmt.on_conflict_do_update(index_elements=[table.c.trial_id, table.c.key],
+                                      set_={"value_json": stmt.excluded.value_json})
 
 
 def _quiet_heartbeat(record: Any) -> Any:
