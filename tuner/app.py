@@ -100,11 +100,10 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
     _quiet_optuna()
     optuna_sampler = make_sampler(o.sampler, o.seed)
 
-    runner = DockerRunner(job, name)
-    rdb = _open_together(runner, lambda: store.open_storage(url, heartbeat=True))
-    with runner:
+    with DockerRunner(job, name) as runner:  # first: an engine problem leaves nothing made
         import optuna
 
+        rdb = store.open_storage(url, heartbeat=True)
         existing = store.study_names(rdb)
         s = optuna.create_study(storage=rdb, study_name=name, direction=job.objective.direction,
                                 sampler=optuna_sampler, load_if_exists=True)
@@ -126,35 +125,6 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
             ran += confirm_top(s, space, trial_fn, top=o.confirm, runs=o.confirm_runs,
                                seed=o.seed, on_event=on_event)
         return Optimized(study=name, storage=store.redact(url), ran=ran, best=best_of(s))
-
-
-def _open_together(runner: Any, open_storage: Callable[[], Any]) -> Any:
-    """Connect to the engine (in a thread) while the study database opens: both mostly
-    wait (a socket, a file), and start-up is the time before the first container runs.
-    An engine problem is reported first, as when they opened one after the other."""
-    import threading
-
-    failed: list[BaseException] = []
-
-    def connect() -> None:
-        try:
-            runner.open()
-        except BaseException as exc:  # reported from the main thread below
-            failed.append(exc)
-
-    engine = threading.Thread(target=connect, name="engine-open", daemon=True)
-    engine.start()
-    try:
-        rdb = open_storage()
-    except BaseException as exc:
-        engine.join()
-        runner.close()
-        raise (failed[0] if failed else exc)
-    engine.join()
-    if failed:
-        runner.close()
-        raise failed[0]
-    return rdb
 
 
 def _plan(job: "Job", space: "Space", o: Options) -> Any:
