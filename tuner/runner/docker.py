@@ -45,8 +45,6 @@ class DockerRunner:
     # --- lifecycle ----------------------------------------------------------------------
 
     def open(self) -> None:
-        if self._api is not None:
-            return  # opened already (app opens it beside the database)
         self._api = connect()
         self.cgroups = self.sample_stats and cgroups.usable(self._api)
         self._check_images()
