@@ -7,7 +7,6 @@ from typing import Any
 
 from ..job import Job
 from ..runner import TrialRun
-from .pprof import ProfileError, merge_profiles, read_profile
 
 TOP_N = 30
 
@@ -31,6 +30,8 @@ def collect_profiles(job: Job, run: TrialRun, outdir: Path,
                     found.append((name, path.name, [path]))
     rows: list[dict[str, Any]] = []
     warnings: list[str] = []
+    if found:  # protobuf is loaded only when a trial has profiles
+        from .pprof import ProfileError, merge_profiles, read_profile
     for container, source, paths in found:
         try:
             profile = merge_profiles([read_profile(p) for p in paths])
@@ -45,3 +46,4 @@ def collect_profiles(job: Job, run: TrialRun, outdir: Path,
                              "position": rank, "name": f.name[:512], "flat": f.flat,
                              "cum": f.cum})
     return rows, warnings
+
