@@ -219,12 +219,12 @@ def runs(storage: str | None, study: str | None, number: int) -> tuple[str, list
     from .storage.tables import runs_of
 
     s = read_study(storage, study)
-    matching = [t for t in s.get_trials(deepcopy=False) if t.number == number]
-    if not matching:
+    found = s.trial(number)
+    if found is None:
         raise InputError(f"TRIAL: study '{s.study_name}' has no trial {number} "
-                         f"(it has {len(s.get_trials(deepcopy=False))})")
+                         f"(it has {s.count()})")
     engine = _tables(s)
-    rows = runs_of(engine, [trial_id(matching[0])]) if engine is not None else []
+    rows = runs_of(engine, [trial_id(found)]) if engine is not None else []
     for r in rows:
         r.pop("id", None)
         r.pop("trial_id", None)

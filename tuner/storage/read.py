@@ -122,6 +122,24 @@ class StoredStudy:
             self._where[attr] = _trials(self.engine, self._study_id, with_attr=attr)
         return list(self._where[attr])
 
+    def trial(self, number: int) -> StoredTrial | None:
+        """One trial by its number: one lookup, whatever the study's size."""
+        from sqlalchemy import text
+
+        with _reading(self.engine) as conn:
+            row = conn.execute(text("SELECT t.trial_id FROM trials t WHERE t.study_id = :s "
+                                    "AND t.number = :n"),
+                               {"s": self._study_id, "n": number}).first()
+        found = _trials(self.engine, self._study_id, trial_ids=[row[0]]) if row else []
+        return found[0] if found else None
+
+    def count(self) -> int:
+        from sqlalchemy import text
+
+        with _reading(self.engine) as conn:
+            return conn.execute(text("SELECT COUNT(*) FROM trials t WHERE t.study_id = :s"),
+                                {"s": self._study_id}).scalar()
+
     @property
     def best_trial(self) -> StoredTrial:
         """The best complete trial: one query unless the trials are loaded already."""
