@@ -266,11 +266,15 @@ def study_counts(engine: Any) -> list[dict[str, Any]]:
         objectives = {sid: n for sid, n in conn.execute(text(
             "SELECT study_id, COUNT(*) FROM study_directions GROUP BY study_id"))}
         best: dict[int, tuple[Any, Any]] = {}
-        for sid, lo, hi in conn.execute(text(
-                "SELECT t.study_id, MIN(v.value), MAX(v.value) FROM trials t JOIN trial_values v "
+        for sid, lo, hi, neg, pos in conn.execute(text(
+                "SELECT t.study_id, MIN(v.value), MAX(v.value), "
+                "SUM(CASE WHEN v.value_type = 'INF_NEG' THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN v.value_type = 'INF_POS' THEN 1 ELSE 0 END) "
+                "FROM trials t JOIN trial_values v "
                 "ON v.trial_id = t.trial_id AND v.objective = 0 "
                 "WHERE t.state = 'COMPLETE' GROUP BY t.study_id")):
-            best[sid] = (lo, hi)
+            # An infinite value is stored as NULL beside its kind: MIN and MAX skip it.
+            best[sid] = (-math.inf if neg else lo, math.inf if pos else hi)
         named = list(conn.execute(text("SELECT study_id, study_name FROM studies "
                                        "ORDER BY study_id")))
     rows = []
