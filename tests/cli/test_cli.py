@@ -164,6 +164,40 @@ def test_best_and_trials_json_shapes(tmp_path, monkeypatch, capsys):
     assert "container b exited with code 1" in capsys.readouterr().out
 
 
+def test_trials_table_shows_the_latest_unless_all(tmp_path, monkeypatch, capsys):
+    import optuna
+
+    monkeypatch.chdir(tmp_path)
+    s = optuna.create_study(study_name="s", storage=f"sqlite:///{tmp_path}/tuner.db")
+    s.optimize(lambda t: t.suggest_int("x", 0, 500) * 1.0, n_trials=5)
+    assert main(["trials", "--last", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "5 trial(s); the latest 2" in out
+    numbers = [line.split()[1] for line in out.splitlines() if line.startswith("│")]
+    assert numbers == ["3", "4"]
+    assert main(["trials", "--last", "2", "--all"]) == 0
+    assert len([ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("│")]) == 5
+    assert main(["trials", "--last", "2", "--json"]) == 0  # JSON always has every trial
+    assert len(json.loads(capsys.readouterr().out)) == 5
+
+
+def test_reading_commands_write_nothing_and_need_no_optuna(tmp_path):
+    """best, trials, studies read the tables in plain SQL: Optuna is not even imported."""
+    import optuna
+
+    s = optuna.create_study(study_name="s", storage=f"sqlite:///{tmp_path}/tuner.db")
+    s.optimize(lambda t: t.suggest_int("x", 0, 5) * 1.0, n_trials=3)
+    before = (tmp_path / "tuner.db").read_bytes()
+    code = ("import sys; from tuner.cli import main; "
+            "[main([c]) for c in ('best', 'trials', 'studies')]; "
+            "print(sorted(m for m in ('optuna', 'docker', 'alembic') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[]"
+    assert (tmp_path / "tuner.db").read_bytes() == before
+
+
 def test_validate_and_help_do_not_import_heavy_libraries(tmp_path):
     (tmp_path / "job.yaml").write_text(GOOD)
     code = ("import sys; from tuner.cli import main; main(['validate', 'job.yaml']); "

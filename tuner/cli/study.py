@@ -273,16 +273,24 @@ def best(storage: str | None, study: str | None, per_workload: bool, as_json: bo
         con.print(t)
 
 
+LAST = 200  # a table of 10,000 rows takes seconds to draw and nobody reads it
+
+
 @click.command()
 @storage_option
 @study_option
-@json_option("one object per trial.")
-def trials(storage: str | None, study: str | None, as_json: bool) -> None:
+@json_option("one object per trial (all of them).")
+@click.option("--last", type=click.IntRange(min=1), default=LAST, show_default=True,
+              help="Show only the latest N trials in the table; --all for every one.")
+@click.option("--all", "show_all", is_flag=True, help="Show every trial in the table.")
+def trials(storage: str | None, study: str | None, as_json: bool, last: int,
+           show_all: bool) -> None:
     """List a study's trials: state, score, parameters, and why failed ones failed.
 
     \b
     Example:
       tuner trials --study tracelog
+      tuner trials --all
       tuner trials --json | jq '.[] | select(.state == "FAIL") | .reason'
     """
     from .. import app
@@ -294,7 +302,12 @@ def trials(storage: str | None, study: str | None, as_json: bool) -> None:
     from rich.table import Table
 
     params = list(dict.fromkeys(k for r in rows for k in r["params"]))
-    _console().print(f"study '{name}': {len(rows)} trial(s)")
+    if len(rows) > last and not show_all:
+        _console().print(f"study '{name}': {len(rows)} trial(s); the latest {last} "
+                         f"(--all for every one, `tuner best` for the best)")
+        rows = rows[-last:]
+    else:
+        _console().print(f"study '{name}': {len(rows)} trial(s)")
     t = Table()
     t.add_column("#", justify="right")
     t.add_column("state")
