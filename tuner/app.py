@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .attrs import JOB, MEASURING, SWEEP, UNITS
+from .attrs import JOB, MEASURING, REASON, SAMPLES, SPREAD, SWEEP, UNITS
 from .errors import InputError
 
 if TYPE_CHECKING:  # the reading commands never import the job, space or optimizer layers
@@ -206,10 +206,13 @@ def best(storage: str | None, study: str | None, per_workload: bool = False
     return result
 
 
+TRIAL_ROW_ATTRS = (REASON, SAMPLES, SPREAD)  # what the trials listing shows
+
+
 def trials(storage: str | None, study: str | None) -> tuple[str, list[dict[str, Any]]]:
     from .reports import trial_rows
 
-    s = read_study(storage, study)
+    s = read_study(storage, study, user_keys=TRIAL_ROW_ATTRS)
     return s.study_name, trial_rows(s, _tables(s))
 
 
@@ -389,14 +392,15 @@ def existing_url(storage: str | None) -> str:
     return url
 
 
-def read_study(storage: str | None, study: str | None) -> "StoredStudy":
+def read_study(storage: str | None, study: str | None,
+               user_keys: tuple[str, ...] | None = None) -> "StoredStudy":
     """A stored study to answer questions from: read in plain SQL, without Optuna (the only
     one, unless named); errors say what exists."""
     from .storage.read import connect
     from .storage.read import read_study as read
 
     url = existing_url(storage)
-    return read(connect(url), url, study)
+    return read(connect(url), url, study, user_keys)
 
 
 def _tables(study: Any) -> Any:

@@ -82,7 +82,8 @@ class StoredStudy:
     """A study as its tables hold it; trials are read once, on first use."""
 
     def __init__(self, engine: Any, study_id: int, name: str, directions: list[Direction],
-                 user_attrs: dict[str, Any], system_attrs: dict[str, Any]):
+                 user_attrs: dict[str, Any], system_attrs: dict[str, Any],
+                 user_keys: tuple[str, ...] | None = None):
         self.engine = engine
         self._storage = self  # storage.engine_of() finds the engine here, as on an Optuna study
         self._study_id = study_id
@@ -90,6 +91,7 @@ class StoredStudy:
         self.directions = directions
         self.user_attrs = user_attrs
         self.system_attrs = system_attrs
+        self.user_keys = user_keys  # trials carry only these user attributes (None: all)
         self._trials: list[StoredTrial] | None = None
         self._where: dict[str, list[StoredTrial]] = {}
         self._lock = threading.Lock()
@@ -104,7 +106,7 @@ class StoredStudy:
                    ) -> list[StoredTrial]:
         with self._lock:
             if self._trials is None:
-                self._trials = _trials(self.engine, self._study_id)
+                self._trials = _trials(self.engine, self._study_id, user_keys=self.user_keys)
         if states is None:
             return list(self._trials)
         names = {s.name for s in states}
@@ -217,8 +219,10 @@ def studies(engine: Any) -> list[tuple[int, str]]:
             "SELECT study_id, study_name FROM studies ORDER BY study_id"))]
 
 
-def read_study(engine: Any, url: str, name: str | None) -> StoredStudy:
-    """The named study, or the only one; errors say which studies exist."""
+def read_study(engine: Any, url: str, name: str | None,
+               user_keys: tuple[str, ...] | None = None) -> StoredStudy:
+    """The named study, or the only one; errors say which studies exist. With `user_keys`,
+    its trials carry only those user attributes (a listing needs a few of many)."""
     from sqlalchemy import text
 
     from . import redact
@@ -248,7 +252,8 @@ def read_study(engine: Any, url: str, name: str | None) -> StoredStudy:
         system = {r[0]: json.loads(r[1]) for r in conn.execute(text(
             "SELECT a.key, a.value_json FROM study_system_attributes a WHERE a.study_id = :s"),
             {"s": study_id})}
-    return StoredStudy(engine, study_id, name, directions or [Direction.MINIMIZE], user, system)
+    return StoredStudy(engine, study_id, name, directions or [Direction.MINIMIZE], user, system,
+                       user_keys)
 
 
 def study_counts(engine: Any) -> list[dict[str, Any]]:
@@ -295,10 +300,15 @@ def study_counts(engine: Any) -> list[dict[str, Any]]:
 # --- trials ---------------------------------------------------------------------------------
 
 def _trials(engine: Any, study_id: int, trial_ids: list[int] | None = None,
-            with_attr: str | None = None) -> list[StoredTrial]:
+            with_attr: str | None = None, user_keys: tuple[str, ...] | None = None
+            ) -> list[StoredTrial]:
     from sqlalchemy import text
 
     args: dict[str, Any] = {"s": study_id}
+    only = ""
+    if user_keys is not None:  # the attributes an answer reads, not every one
+        args.update({f"u{i}": k for i, k in enumerate(user_keys)})
+        only = f" AND a.key IN ({', '.join(f':u{i}' for i in range(len(user_keys))) or 'NULL'})"
     by_id: dict[int, StoredTrial] = {}
     with _reading(engine) as conn:
         if with_attr is not None:
@@ -318,22 +328,22 @@ def _trials(engine: Any, study_id: int, trial_ids: list[int] | None = None,
 
             def of(alias: str) -> str:
                 return f"t.trial_id = {alias}.trial_id AND t.study_id = :s"
-        for tid, number, state, start, end in conn.execute(text(
-                "SELECT t.trial_id, t.number, t.state, t.datetime_start, t.datetime_complete "
-                f"FROM trials t WHERE {where} ORDER BY t.number"), args).all():
-            by_id[tid] = StoredTrial(number, tid, State[state], datetime_start=_time(start),
-                                     datetime_complete=_time(end))
+        values: dict[int, dict[int, float]] = {}
+        for tid, number, state, start, end, objective, value, kind in conn.execute(text(
+                "SELECT t.trial_id, t.number, t.state, t.datetime_start, t.datetime_complete, "
+                "v.objective, v.value, v.value_type FROM trials t "
+                f"LEFT JOIN trial_values v ON v.trial_id = t.trial_id WHERE {where} "
+                "ORDER BY t.number"), args).all():
+            if tid not in by_id:
+                by_id[tid] = StoredTrial(number, tid, State[state], datetime_start=_time(start),
+                                         datetime_complete=_time(end))
+            if objective is not None:
+                values.setdefault(tid, {})[objective] = _value(value, kind)
         if not by_id:
             return []
-        join = "" if trial_ids is not None else ", trials t"
-        values: dict[int, dict[int, float]] = {}
-        for tid, objective, value, kind in conn.execute(text(
-                "SELECT v.trial_id, v.objective, v.value, v.value_type FROM trial_values v"
-                f"{join} WHERE {of('v')}"), args).all():
-            values.setdefault(tid, {})[objective] = _value(value, kind)
         for tid, got in values.items():
-            if tid in by_id:
-                by_id[tid].values = [got[k] for k in sorted(got)]
+            by_id[tid].values = [got[k] for k in sorted(got)]
+        join = "" if trial_ids is not None else ", trials t"
         decode = _Distributions()
         for tid, pname, pvalue, dist in conn.execute(text(
                 "SELECT p.trial_id, p.param_name, p.param_value, p.distribution_json "
@@ -345,7 +355,7 @@ def _trials(engine: Any, study_id: int, trial_ids: list[int] | None = None,
         # Uploaded logs (artifacts) are most of the system attributes, and no answer reads
         # them: the dashboard finds them itself.
         for table, target, skip in (
-                ("trial_user_attributes", "user_attrs", ""),
+                ("trial_user_attributes", "user_attrs", only),
                 ("trial_system_attributes", "system_attrs", " AND a.key NOT LIKE 'artifacts:%'")):
             for tid, key, raw in conn.execute(text(
                     f"SELECT a.trial_id, a.key, a.value_json FROM {table} a{join} "
