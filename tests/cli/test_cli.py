@@ -179,6 +179,8 @@ def test_trials_table_shows_the_latest_unless_all(tmp_path, monkeypatch, capsys)
     assert len([ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("│")]) == 5
     assert main(["trials", "--last", "2", "--json"]) == 0  # JSON always has every trial
     assert len(json.loads(capsys.readouterr().out)) == 5
+    assert main(["runs", "99999999999999999999999"]) == 2  # bigger than any database integer
+    assert "has no trial 99999999999999999999999 (it has 5)" in capsys.readouterr().err
 
 
 def test_reading_commands_write_nothing_and_need_no_optuna(tmp_path):

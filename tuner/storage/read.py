@@ -128,6 +128,8 @@ class StoredStudy:
         """One trial by its number: one lookup, whatever the study's size."""
         from sqlalchemy import text
 
+        if not -2**63 <= number < 2**63:  # no database integer is that big
+            return None
         with _reading(self.engine) as conn:
             row = conn.execute(text("SELECT t.trial_id FROM trials t WHERE t.study_id = :s "
                                     "AND t.number = :n"),
