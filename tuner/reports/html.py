@@ -112,7 +112,7 @@ def render(study: "optuna.Study") -> str:
         "effects": _effects_section(study, order),
         "slices": sample + _slices_section(plots, order),
         "contour": sample + _contour_section(plots, order),
-        "parallel": sample + _parallel_section(plots, order),
+        "parallel": _parallel_section(*_fewer(study, plots, sampled_from), order),
         "trials": _trials_section(study),
         "profiles": _profiles_section(study),
     }
@@ -303,14 +303,27 @@ def _contour_section(study: "optuna.Study", order: list[str]) -> str:
     return why + _plot(lambda: plot_contour(study, params=order[:2]), study)
 
 
-def _parallel_section(study: "optuna.Study", order: list[str]) -> str:
+PARALLEL_TRIALS = 300  # lines: past a few hundred the chart is one colour and slow to draw
+
+
+def _fewer(study: Any, plots: Any, sampled_from: int | None) -> tuple[Any, str]:
+    """The study the parallel-coordinates chart draws, and the note saying it is a sample."""
+    total = sampled_from or len(plots.trials)
+    if total <= PARALLEL_TRIALS:
+        return plots, ""
+    fewer, _ = plottable(study, PARALLEL_TRIALS)
+    return fewer, _note(f"A random sample of {PARALLEL_TRIALS:,} of the {total:,} complete "
+                        f"trials: more lines than that make one colour and a slow page.")
+
+
+def _parallel_section(study: "optuna.Study", note: str, order: list[str]) -> str:
     from optuna.visualization import plot_parallel_coordinate
 
     why = _why("Every complete trial as one line through its parameter values, coloured by "
                "score: follow the best-coloured lines to see which combinations win.")
     if not order:
         return why + _note("no complete trial yet")
-    return why + _plot(lambda: plot_parallel_coordinate(study, params=order), study)
+    return why + note + _plot(lambda: plot_parallel_coordinate(study, params=order), study)
 
 
 TABLE_ROWS = 1_000
