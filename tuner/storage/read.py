@@ -332,7 +332,9 @@ def _trials(engine: Any, study_id: int, trial_ids: list[int] | None = None,
                 return f"t.trial_id = {alias}.trial_id AND t.study_id = :s"
         values: dict[int, dict[int, float]] = {}
         for tid, number, state, start, end, objective, value, kind in conn.execute(text(
-                "SELECT t.trial_id, t.number, t.state, t.datetime_start, t.datetime_complete, "
+                # Times as text: parsing text is cheaper than the MySQL driver's datetimes.
+                "SELECT t.trial_id, t.number, t.state, CAST(t.datetime_start AS CHAR), "
+                "CAST(t.datetime_complete AS CHAR), "
                 "v.objective, v.value, v.value_type FROM trials t "
                 f"LEFT JOIN trial_values v ON v.trial_id = t.trial_id WHERE {where} "
                 "ORDER BY t.number"), args).all():
