@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .attrs import JOB, MEASURING, REASON, SAMPLES, SPREAD, SWEEP, UNITS
+from .attrs import (CONSTRAINTS, CONSTRAINTS_OF, JOB, MEASURING, METRICS, OBJECTIVES, PROGRESS,
+                    PRUNED_AT, REASON, SAMPLES, SPREAD, SWEEP, UNITS)
 from .errors import InputError
 
 if TYPE_CHECKING:  # the reading commands never import the job, space or optimizer layers
@@ -68,6 +69,8 @@ class Options:
     confirm_runs: int = 3
     target: float | None = None  # stop once a trial reaches this score
     timeout: float | None = None  # seconds for the whole study
+    prune: bool = True  # stop trials clearly worse than earlier ones (needs objective.progress)
+    pruner: str = "median"  # or "halving"
 
 
 def optimize(path: str, *, options: Options | None = None, storage: str | None = None,
@@ -75,7 +78,8 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
              on_event: Callable[[TrialEvent], None] = lambda e: None) -> Optimized:
     """Run a study: bad input is refused before anything is started."""
     from . import storage as store
-    from .optimize import SAMPLERS, confirm_top, make_sampler, run_study
+    from .job.goals import goals_of
+    from .optimize import PRUNERS, SAMPLERS, confirm_top, make_pruner, make_sampler, run_study
     from .reports import best_of
     from .runner.docker import DockerRunner
     from .storage.views import create_results_view
@@ -83,9 +87,15 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
     o = options or Options()
     v = validate(path)
     job, space = v.job, v.space
+    goals = goals_of(job)
     if o.sampler not in SAMPLERS:
         raise InputError(f"--sampler: unknown sampler '{o.sampler}'; "
                          f"choose {', '.join(SAMPLERS)}")
+    if o.pruner not in PRUNERS:
+        raise InputError(f"--pruner: unknown pruner '{o.pruner}'; choose {', '.join(PRUNERS)}")
+    if o.target is not None and goals.multi:
+        raise InputError("--target: a study with several objectives has no one score to reach",
+                         hint="add a constraint instead, e.g. constraints: ['p99_ms <= 20']")
     for flag, value in (("--n-trials", o.n_trials), ("--repeat", o.repeat),
                         ("--rebaseline", o.rebaseline)):
         if value is not None and value < 1:
@@ -94,7 +104,9 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
     if grid:
         space.grid()  # a continuous range is a job error, before Docker or the database
     n_trials = o.n_trials if o.n_trials is not None or grid else 20
-    plan = _plan(job, space, o)
+    # Pruning compares one value per step: single-objective studies only.
+    prune = o.prune and job.objective.progress is not None and not goals.multi
+    plan = _plan(job, space, o, prune=prune)
     name = study or job.name
     url = store.resolve_url(storage)
     _quiet_optuna()
@@ -105,13 +117,20 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
 
         rdb = store.open_storage(url, heartbeat=True)
         existing = store.study_names(rdb)
-        s = optuna.create_study(storage=rdb, study_name=name, direction=job.objective.direction,
-                                sampler=optuna_sampler, load_if_exists=True)
-        if name in existing and s.direction.name.lower() != job.objective.direction:
-            raise InputError(f"--study: study '{name}' exists and is to "
-                             f"{s.direction.name.lower()}, but the job says "
-                             f"{job.objective.direction}", hint="pass another --study NAME")
+        s = optuna.create_study(storage=rdb, study_name=name, directions=list(goals.directions),
+                                sampler=optuna_sampler, load_if_exists=True,
+                                pruner=make_pruner(o.pruner if prune else None))
+        have = [d.name.lower() for d in s.directions]
+        if name in existing and have != list(goals.directions):
+            raise InputError(f"--study: study '{name}' exists and is to {', '.join(have)}, but "
+                             f"the job says {', '.join(goals.directions)}",
+                             hint="pass another --study NAME")
         s.set_user_attr(JOB, str(Path(job.source).resolve()))
+        if job.objectives:
+            s.set_user_attr(OBJECTIVES, [{"name": n, "direction": d}
+                                         for n, d in zip(goals.names, goals.directions)])
+        if job.constraints:
+            s.set_user_attr(CONSTRAINTS_OF, list(job.constraints))
         # How trials measure (repeats, workload values): later runs of the study (--measure,
         # confirmations) measure the same way, so their numbers compare.
         s.set_user_attr(MEASURING, {"repeat": o.repeat, "workload": o.workload})
@@ -127,7 +146,7 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
         return Optimized(study=name, storage=store.redact(url), ran=ran, best=best_of(s))
 
 
-def _plan(job: "Job", space: "Space", o: Options) -> Any:
+def _plan(job: "Job", space: "Space", o: Options, prune: bool = False) -> Any:
     from .trial import Plan
 
     chosen: dict[str, list[Any]] = {}
@@ -143,7 +162,8 @@ def _plan(job: "Job", space: "Space", o: Options) -> Any:
                                  f"(values: {', '.join(allowed)})")
         chosen[param] = [allowed.get(v, v) for v in values]
     return Plan(workloads=space.workload_points(chosen), repeat=o.repeat or job.repeat,
-                warmup=job.warmup, statistic=job.statistic, aggregate=job.objective.aggregate)
+                warmup=job.warmup, statistic=job.statistic, aggregate=job.objective.aggregate,
+                prune=prune)
 
 
 def run_points(url: str, study: str, job_path: str, points: list[dict[str, Any]], *,
@@ -196,9 +216,17 @@ def best(storage: str | None, study: str | None, per_workload: bool = False
     from .reports import best_of
     from .reports import per_workload as workload_bests
 
+    from .reports import feasibility
+
     s = read_study(storage, study)
     result = best_of(s)
     if result is None:
+        feas = feasibility(s)
+        if feas and feas["infeasible"]:
+            raise InputError(f"study '{s.study_name}': none of its {feas['infeasible']} "
+                             f"complete trial(s) kept the constraints "
+                             f"({'; '.join(feas['constraints'])})",
+                             hint="see each trial's metrics with `tuner trials`")
         raise InputError(f"study '{s.study_name}' has no complete trial yet",
                          hint="see why with `tuner trials`")
     if per_workload:
@@ -206,7 +234,8 @@ def best(storage: str | None, study: str | None, per_workload: bool = False
     return result
 
 
-TRIAL_ROW_ATTRS = (REASON, SAMPLES, SPREAD)  # what the trials listing shows
+# what the trials listing shows
+TRIAL_ROW_ATTRS = (REASON, SAMPLES, SPREAD, METRICS, CONSTRAINTS, PROGRESS, PRUNED_AT)
 
 
 def trials(storage: str | None, study: str | None) -> tuple[str, list[dict[str, Any]]]:
@@ -214,6 +243,13 @@ def trials(storage: str | None, study: str | None) -> tuple[str, list[dict[str, 
 
     s = read_study(storage, study, user_keys=TRIAL_ROW_ATTRS)
     return s.study_name, trial_rows(s, _tables(s))
+
+
+def objective_names(storage: str | None, study: str | None) -> list[str]:
+    """The names of a study's objectives ("score" unless the job named several)."""
+    from .reports import objectives_of
+
+    return [o["name"] for o in objectives_of(read_study(storage, study))]
 
 
 def runs(storage: str | None, study: str | None, number: int) -> tuple[str, list[dict[str, Any]]]:
@@ -252,28 +288,30 @@ def cleanup(study: str | None, everything: bool) -> tuple[list[str], list[str]]:
 
 def importance(storage: str | None, study: str | None) -> tuple[str, list[Any]]:
     """Which parameters matter: the study's name and one answer per group of trials."""
+    from .reports import primary_view
     from .reports.importance import study_importance
 
     _quiet_optuna()
     s = read_study(storage, study)
-    return s.study_name, study_importance(s)
+    return s.study_name, study_importance(primary_view(s))
 
 
 def effect(storage: str | None, study: str | None, param: str, *, measure: bool = False,
            steps: int = 2, results: str = "results",
            on_event: Callable[[TrialEvent], None] = lambda e: None) -> tuple[str, Any, int]:
     """Would raising PARAM help: (study name, the answer, trials run by --measure)."""
+    from .reports import primary_view
     from .reports.effect import study_effect
 
     _quiet_optuna()
     s = read_study(storage, study)
-    study_effect(s, param)  # an unknown PARAM is refused before any container runs
+    study_effect(primary_view(s), param)  # an unknown PARAM is refused before any container runs
     ran = 0
     if measure:
         ran = sweep(storage, s.study_name, param, steps=steps, results=results,
                     on_event=on_event)
         s = read_study(storage, s.study_name)
-    return s.study_name, study_effect(s, param), ran
+    return s.study_name, study_effect(primary_view(s), param), ran
 
 
 def sweep(storage: str | None, study: str | None, param: str, *, steps: int = 2,
@@ -299,11 +337,13 @@ def sweep(storage: str | None, study: str | None, param: str, *, steps: int = 2,
     if param not in space.knobs:
         raise InputError(f"--measure: '{param}' is not a knob of {job_path} "
                          f"(knobs: {', '.join(space.knobs)})")
-    try:
-        best = s.best_trial
-    except ValueError:
+    from .reports import best_of
+
+    found = best_of(s)
+    if found is None:
         raise InputError(f"study '{s.study_name}' has no complete trial yet",
-                         hint="see why with `tuner trials`") from None
+                         hint="see why with `tuner trials`")
+    best = next(t for t in s.get_trials(deepcopy=False) if t.number == found["number"])
     defaults = space.defaults()
     base = space.clean({n: best.params.get(n, defaults[n]) for n in space.knobs})
     points = sweep_points(axis_of_dimension(space.knobs[param]), base, steps)

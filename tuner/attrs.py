@@ -13,9 +13,16 @@ SPREAD = "spread"  # {workload label: {"cv", "min", "max", "n"}}
 WORKLOADS = "workloads"  # {workload label: the statistic of its repeats on that value}
 DUPLICATE_OF = "duplicate_of"  # the trial whose configuration this one measured again
 SWEEP = "sweep"  # the parameter a --measure sweep trial varied
+METRICS = "metrics"  # {name: value}: the score, the job's metrics, peak memory, CPU time
+METRIC_SAMPLES = "metric_samples"  # {name: [value of each measured run]}
+CONSTRAINTS = "constraints_met"  # {constraint as written: true when the trial keeps it}
+PROGRESS = "progress"  # the intermediate values the trial's log printed, in order
+PRUNED_AT = "pruned_at"  # {"step", "value", "pruner"} when a pruner stopped the trial
 
 # Study user attributes
 JOB = "job"  # the job file's absolute path (for --measure)
 MEASURING = "measuring"  # the --repeat and --workload it runs with
 CONFIRMED = "confirmed"  # the winner chosen on confirmed measurements
+OBJECTIVES = "objectives"  # [{"name", "direction"}] of a study with several objectives
+CONSTRAINTS_OF = "constraints"  # the study's constraints, as written
 UNITS = "units"  # {parameter: "bytes" | "seconds"} for ranges written with units

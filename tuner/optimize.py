@@ -16,10 +16,11 @@ from .space import Space
 if TYPE_CHECKING:
     import optuna
 
-SAMPLERS = ("tpe", "grid", "random")
+SAMPLERS = ("tpe", "grid", "random", "nsga2")
+PRUNERS = ("median", "halving")
 INTERRUPTED = "interrupted"
 
-TrialFn = Callable[[dict[str, Any], "optuna.Trial"], float]
+TrialFn = Callable[[dict[str, Any], "optuna.Trial"], Any]  # a value, or one per objective
 
 
 @dataclass
@@ -31,12 +32,15 @@ class TrialEvent:
     params: dict[str, Any]
     state: str | None = None
     value: float | None = None
+    values: list[float] | None = None  # every objective's, when there are several
     reason: str | None = None
     best_value: float | None = None
     best_number: int | None = None
     done: int = 0  # trials this run has finished
     total: int | None = None  # trials this run will run, when known
     units: dict[str, str] | None = None  # parameters written with units: name -> unit
+    on_front: bool = False  # several objectives: the trial is on the Pareto front now
+    feasible: bool | None = None  # with constraints: whether the trial kept them all
 
 
 def make_sampler(name: str, seed: int | None) -> "optuna.samplers.BaseSampler":
@@ -48,7 +52,25 @@ def make_sampler(name: str, seed: int | None) -> "optuna.samplers.BaseSampler":
         # Grid points are enqueued as waiting trials; the random sampler only fills in the
         # rare trial a second worker asks for after the queue ran dry.
         return optuna.samplers.RandomSampler(seed=seed)
+    if name == "nsga2":
+        # Feasibility comes from the trials' own constraint values (trial.set_constraint).
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=10)
     raise InputError(f"unknown sampler '{name}'; choose one of {', '.join(SAMPLERS)}")
+
+
+def make_pruner(name: str | None) -> "optuna.pruners.BasePruner":
+    """`median` (Katib's median stop): a trial whose latest value is worse than the median
+    of earlier trials at the same step, once 5 trials have completed, after its first 2
+    steps; `halving`: successive halving (Hyperband's inner loop); None: never."""
+    import optuna
+
+    if name is None:
+        return optuna.pruners.NopPruner()
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
+    if name == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=2, reduction_factor=3)
+    raise InputError(f"unknown pruner '{name}'; choose one of {', '.join(PRUNERS)}")
 
 
 def enqueue_grid(study: "optuna.Study", space: Space) -> int:
@@ -104,6 +126,7 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
               on_event: Callable[[TrialEvent], None] = lambda e: None) -> int:
     """Run trials until the budget, the grid, the time or the target is reached; return how
     many ran. `rebaseline` re-measures the default configuration every N trials (drift)."""
+    import optuna
     from optuna.trial import TrialState
 
     from .storage import QueueEmpty
@@ -131,6 +154,9 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
                             units=units))
         try:
             return trial_fn(params, trial)
+        except optuna.TrialPruned as exc:  # recorded as PRUNED with the values it reached
+            trial.set_user_attr(REASON, str(exc))
+            raise
         except TrialFailed as exc:
             trial.set_user_attr(REASON, exc.reason)
             raise
@@ -144,19 +170,28 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
             trial.set_user_attr(REASON, f"tuner error: {exc}")
             raise
 
+    multi = len(study.directions) > 1
+
     def after(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
         nonlocal finished
         finished += 1
-        best = _best(study)
+        best = None if multi else _best(study)
+        values = list(frozen.values) if frozen.values else None
+        feasible = None
+        if frozen.constraints and frozen.state == TrialState.COMPLETE:
+            feasible = all(v <= 0 for v in frozen.constraints.values())
+        on_front = multi and frozen.state == TrialState.COMPLETE and any(
+            t.number == frozen.number for t in study.best_trials)
         on_event(TrialEvent(
             "end", frozen.number, space.clean(frozen.params), state=frozen.state.name,
-            value=frozen.value, reason=frozen.user_attrs.get(REASON),
+            value=None if multi or not values else values[0],
+            values=values if multi else None, reason=frozen.user_attrs.get(REASON),
             best_value=best.value if best else None, best_number=best.number if best else None,
-            done=finished, total=total, units=units))
+            done=finished, total=total, units=units, on_front=on_front, feasible=feasible))
         if grid and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             study.stop()
-        if target is not None and frozen.value is not None and _reached(study, frozen.value,
-                                                                        target):
+        if target is not None and not multi and frozen.state == TrialState.COMPLETE \
+                and feasible is not False and _reached(study, frozen.value, target):
             study.stop()  # the seed's `for myPerf < topPerf`: good enough is done
         if rebaseline and finished % rebaseline == 0 and (total is None or finished < total):
             study.enqueue_trial(space.defaults(), user_attrs={BASELINE: True})

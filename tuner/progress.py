@@ -45,15 +45,24 @@ class TrialProgress:
                                   completed=e.done, total=e.total)
             return
         params = params_text(e.params, e.units)
+        shown = " ".join(_fmt(v) for v in e.values) if e.values else _fmt(e.value)
         if e.state == "COMPLETE":
-            mark = " [bold green]best[/]" if e.best_number == e.number else ""
-            line = f"trial {e.number:>3} [green]{_fmt(e.value):>10}[/]  {params}{mark}"
+            mark = " [bold green]best[/]" if e.best_number == e.number else \
+                " [bold green]front[/]" if e.on_front else ""
+            if e.feasible is False:
+                mark = " [yellow]infeasible[/]"
+            line = f"trial {e.number:>3} [green]{shown:>10}[/]  {params}{mark}"
+        elif e.state == "PRUNED":
+            line = (f"trial {e.number:>3} [magenta]{'PRUNED':>10}[/]  {params}\n"
+                    f"          [magenta]{e.reason}[/]")
         else:
             line = f"trial {e.number:>3} [red]{'FAIL':>10}[/]  {params}\n          [red]{e.reason}[/]"
         self._progress.console.print(line, highlight=False)
         best = f"best {_fmt(e.best_value)} (trial {e.best_number})" if e.best_number is not None \
             else "no score yet"
+        if e.values is not None:
+            best = "several objectives"
         self._progress.update(self._task, completed=e.done, total=e.total,
-                              description=f"last {_fmt(e.value)}, {best}")
+                              description=f"last {shown}, {best}")
 
 

@@ -34,8 +34,49 @@ def describe(values: list[float], numbers: list[int], params: dict[str, Any]) ->
             "trials": numbers}
 
 
-def _complete(study: Any) -> list[Any]:
-    return [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+def _complete(study: Any, feasible_only: bool = True) -> list[Any]:
+    """Complete trials that kept the study's constraints (all of them when it has none)."""
+    return [t for t in study.get_trials(deepcopy=False)
+            if t.state.name == "COMPLETE" and (not feasible_only or feasible(t) is not False)]
+
+
+def feasible(t: Any) -> bool | None:
+    """Whether a trial kept every constraint; None when it has no constraint values."""
+    values = getattr(t, "constraints", None)
+    if values is None:  # a trial read from the tables: Optuna's system attributes
+        values = {k: v for k, v in (getattr(t, "system_attrs", None) or {}).items()
+                  if k.startswith("constraints:")}
+    return all(v <= 0 for v in values.values()) if values else None
+
+
+def primary(t: Any) -> float | None:
+    """A trial's first objective's value: the one number single-objective answers use."""
+    values = getattr(t, "values", None)
+    if values is None:  # a trial with no value yet, or a stand-in that only has .value
+        return getattr(t, "value", None)
+    return values[0] if values else None
+
+
+def is_multi(study: Any) -> bool:
+    return len(study.directions) > 1
+
+
+def dominates(a: list[float], b: list[float], directions: list[str]) -> bool:
+    """a is at least as good as b in every objective and better in one."""
+    signs = [1 if d == "minimize" else -1 for d in directions]
+    pairs = [(s * x, s * y) for s, x, y in zip(signs, a, b)]
+    return all(x <= y for x, y in pairs) and any(x < y for x, y in pairs)
+
+
+def pareto_front(items: list[tuple[Any, list[float]]], directions: list[str]
+                 ) -> list[tuple[Any, list[float]]]:
+    """The items no other item dominates, in their given order."""
+    return [(k, v) for k, v in items
+            if not any(dominates(w, v, directions) for _, w in items)]
+
+
+def directions_of(study: Any) -> list[str]:
+    return [d.name.lower() for d in study.directions]
 
 
 def config_key(params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -60,7 +101,7 @@ def paired(trials: list[Any], a: dict[str, Any], b: dict[str, Any]) -> dict[str,
         key = config_key(t.params)
         if r is None or key not in (ka, kb):
             continue
-        rounds.setdefault(r, {})["a" if key == ka else "b"] = t.value
+        rounds.setdefault(r, {})["a" if key == ka else "b"] = primary(t)
     pairs = [(v["a"], v["b"]) for _, v in sorted(rounds.items()) if "a" in v and "b" in v]
     if not pairs or any(x <= 0 or y <= 0 for x, y in pairs):
         return None
@@ -91,20 +132,28 @@ def _apart(pair: dict[str, Any] | None) -> bool | None:
 
 def better_first(study: Any) -> int:
     """1 when a lower score is better (minimize), -1 when a higher one is: sort keys times it."""
-    return 1 if study.direction.name == "MINIMIZE" else -1
+    return 1 if study.directions[0].name == "MINIMIZE" else -1
 
 
 def top_configurations(study: Any, k: int) -> list[dict[str, Any]]:
     """The k distinct configurations with the best median of their results so far (a
-    configuration measured often is judged on all of it, not on its luckiest run)."""
-    values: dict[tuple, list[float]] = {}
+    configuration measured often is judged on all of it, not on its luckiest run). Only
+    feasible ones; with several objectives, members of the Pareto front (the medians'),
+    best on the first objective first."""
+    values: dict[tuple, list[list[float]]] = {}
     params_of: dict[tuple, dict[str, Any]] = {}
     for t in _complete(study):
         key = config_key(t.params)
-        values.setdefault(key, []).append(t.value)
+        values.setdefault(key, []).append(list(t.values))
         params_of[key] = dict(t.params)
+    medians = {key: [statistics.median(v[i] for v in vs) for i in range(len(vs[0]))]
+               for key, vs in values.items()}
+    keys = list(medians)
+    if is_multi(study):
+        keys = [key for key, _ in pareto_front([(key, medians[key]) for key in keys],
+                                               directions_of(study))]
     sign = better_first(study)
-    ranked = sorted(values, key=lambda key: sign * statistics.median(values[key]))
+    ranked = sorted(keys, key=lambda key: sign * medians[key][0])
     return [params_of[key] for key in ranked[:k]]
 
 
@@ -127,7 +176,7 @@ def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, An
     """
     from .attrs import BASELINE, CONFIRM
 
-    trials = _complete(study)
+    trials = _complete(study, feasible_only=False)  # the default is compared, kept or not
     sign = better_first(study)
 
     def fresh_of(same: list[Any]) -> tuple[list[Any], str]:
@@ -138,7 +187,7 @@ def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, An
     baseline = None
     if base_trials:
         chosen, on = fresh_of(base_trials)
-        baseline = describe([t.value for t in chosen], [t.number for t in chosen],
+        baseline = describe([primary(t) for t in chosen], [t.number for t in chosen],
                             dict(base_trials[0].params))
         baseline["measured_on"] = on
     described = []
@@ -147,9 +196,9 @@ def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, An
         if not same:
             continue
         chosen, on = fresh_of(same)
-        d = describe([t.value for t in chosen], [t.number for t in chosen], params)
+        d = describe([primary(t) for t in chosen], [t.number for t in chosen], params)
         d["measured_on"] = on
-        d["pooled_median"] = statistics.median(t.value for t in same)
+        d["pooled_median"] = statistics.median(primary(t) for t in same)
         d["vs_baseline"] = None
         if baseline and config_key(params) == config_key(baseline["params"]):
             d["vs_baseline"] = _itself(trials, params)  # the default made the top K

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .attrs import BASELINE, DUPLICATE_OF, REASON, SAMPLES, SPREAD, WARNINGS, WORKLOADS
+from .attrs import (BASELINE, CONFIRM, CONSTRAINTS, DUPLICATE_OF, METRIC_SAMPLES, METRICS,
+                    PROGRESS, PRUNED_AT, REASON, SAMPLES, SPREAD, SWEEP, WARNINGS, WORKLOADS)
 from .errors import DiskFull, ResultsUnwritable, TrialFailed
 from .job import Job
 from .space import Space
@@ -33,6 +34,7 @@ class Plan:
     warmup: int = 0
     statistic: str = "median"
     aggregate: str = "sum"
+    prune: bool = False  # follow objective.progress and let the study's pruner stop a trial
 
 
 def workload_label(workload: dict[str, Any]) -> str:
@@ -82,14 +84,17 @@ class _Record:
     runs: list[dict[str, Any]] = field(default_factory=list)
     profiles: list[dict[str, Any]] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)  # merged logs: artifacts for the dashboard
+    # constraint as written -> Optuna's constraint value (zero or less: kept)
+    constraints: dict[str, float] = field(default_factory=dict)
 
-    def save(self, trialdir: Path, trial: Any, params: dict[str, Any], value: float | None,
+    def save(self, trialdir: Path, trial: Any, params: dict[str, Any], value: Any,
              reason: str | None, recorded: bool = False) -> None:
         trialdir.mkdir(parents=True, exist_ok=True)
         data = {"number": trial.number, "trial_id": trial_id(trial), "params": params,
                 "host": socket.gethostname(), "pid": os.getpid(),
                 "value": value, "reason": reason, "recorded": recorded, "attrs": self.attrs,
-                "runs": self.runs, "profiles": self.profiles, "logs": self.logs}
+                "runs": self.runs, "profiles": self.profiles, "logs": self.logs,
+                "constraints": self.constraints}
         tmp = trialdir / (OUTCOME + ".tmp")
         tmp.write_text(json.dumps(data, default=str) + "\n")
         tmp.replace(trialdir / OUTCOME)
@@ -99,27 +104,61 @@ class _Record:
         from .storage import record_attrs
         from .storage.tables import add_rows
 
+        # Constraint values are what the samplers learn feasibility from.
         record_attrs(trial, self.attrs, self.logs if engine is not None else [],
-                     artifact_dir(results) if engine is not None else None)
+                     artifact_dir(results) if engine is not None else None,
+                     constraints=self.constraints)
         if engine is not None:
             add_rows(engine, self.runs, self.profiles)
 
 
+class _Progress:
+    """A trial's intermediate values as its log prints them: reported to the study (steps
+    counted across the trial's runs) and, when the trial may be pruned, checked against the
+    pruner after each. Called from the runner's log-following thread."""
+
+    def __init__(self, trial: Any, prunable: bool, report: bool):
+        self.trial, self.prunable, self.report = trial, prunable, report
+        self.values: list[float] = []
+        self.pruned: tuple[int, float] | None = None
+        self.errors: list[str] = []
+
+    def __call__(self, value: float) -> bool:
+        """Take one value; True asks the runner to stop the trial."""
+        step = len(self.values)
+        self.values.append(value)
+        try:
+            if self.report:
+                self.trial.report(value, step)
+            if self.prunable and self.trial.should_prune():
+                self.pruned = (step, value)
+                return True
+        except Exception as exc:  # a storage hiccup must not end the trial: it runs on
+            self.errors.append(f"progress value at step {step} not recorded: {exc}")
+        return False
+
+
 def make_trial_function(job: Job, space: Space, runner: Any, study: str, results: Path,
                         plan: Plan, engine: Any = None, templates: Any = None
-                        ) -> Callable[[dict[str, Any], Any], float]:
+                        ) -> Callable[[dict[str, Any], Any], Any]:
     from .collect.logs import write_logs, write_params
+    from .collect.metrics import read_metrics
     from .collect.outcome import failure_reason
     from .collect.profiles import collect_profiles
     from .collect.score import extract_score
+    from .job.goals import SCORE, goals_of
     from .runner import TrialContext
     from .runner.specs import file_path
     from .templates import Templates
 
     templates = templates or Templates(job)
+    goals = goals_of(job)
 
     def one_run(params: dict[str, Any], workload: dict[str, Any], trial: Any, outdir: Path,
-                label: str | None, warnings: list[str], record: _Record) -> float:
+                label: str | None, warnings: list[str], record: _Record,
+                progress: _Progress | None = None) -> tuple[float, dict[str, float]]:
+        import optuna
+
         outdir.mkdir(parents=True)
         outdir.chmod(0o777)  # containers may write as any user
         env = space.env(params, workload)
@@ -133,7 +172,7 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
                 host.chmod(0o644)
         done = runner.run(TrialContext(study=study, number=trial.number, env=env,
                                        outdir=str(outdir), worker=runner.worker,
-                                       rendered=rendered))
+                                       rendered=rendered, on_progress=progress))
         write_logs(done, outdir)
         summaries, found = collect_profiles(job, done, outdir)
         warnings.extend(done.warnings + found)
@@ -142,6 +181,12 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
                                 "source": row["source"] + (f"@{label}" if label else "")}
                                for row in summaries)
         record.logs.append(str(outdir / "merged.log"))
+        if progress is not None and progress.pruned is not None and done.stopped:
+            step, value = progress.pruned
+            where = f" ({label})" if label else ""
+            raise optuna.TrialPruned(f"pruned at step {step}{where}: {value:.6g} was worse than earlier "
+                          f"trials at that step ({plan_pruner(trial)} pruner); its containers "
+                          f"were stopped")
         reason = failure_reason(job, done)
         if reason:
             raise TrialFailed(f"{label}: {reason}" if label else reason)
@@ -151,9 +196,15 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
             raise TrialFailed(f"{label}: {exc.reason}" if label else exc.reason) from None
         if job.objective.file != "score.txt":
             (outdir / "score.txt").write_text(f"{value!r}\n")
-        return value
+        try:
+            metrics = read_metrics(job, done, outdir, goals.needed)
+        except TrialFailed as exc:
+            raise TrialFailed(f"{label}: {exc.reason}" if label else exc.reason) from None
+        return value, metrics
 
-    def run(params: dict[str, Any], trial: Any) -> float:
+    def run(params: dict[str, Any], trial: Any) -> Any:
+        import optuna
+
         trialdir = results / study / str(trial.number)
         record = _Record()
         value = reason = None
@@ -162,6 +213,9 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
             return value
         except TrialFailed as exc:
             reason = exc.reason
+            raise
+        except optuna.TrialPruned as exc:
+            reason = str(exc)
             raise
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
@@ -186,6 +240,14 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
         runs_per_trial = len(plan.workloads) * (warmup + repeat)
         warnings: list[str] = []
         samples: dict[str, list[float]] = {}
+        metric_samples: dict[str, list[float]] = {}
+        progress = None
+        if job.objective.progress is not None:
+            # The default configuration and confirmation re-runs are measured whole: they are
+            # what the others are judged against.
+            enqueued = any(trial.user_attrs.get(k) for k in (BASELINE, CONFIRM, SWEEP))
+            progress = _Progress(trial, prunable=plan.prune and not enqueued
+                                 and not goals.multi, report=not goals.multi)
         try:
             for workload in plan.workloads:
                 wl = workload_label(workload)
@@ -197,16 +259,29 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
                         name = f"warmup{k + warmup}" if k < 0 else str(k)
                         label = f"{wl}/{name}" if workload else name
                         outdir = trialdir / (f"{wl}.{name}" if workload else name)
-                    value = one_run(params, workload, trial, outdir, label, warnings, record)
+                    value, metrics = one_run(params, workload, trial, outdir, label,
+                                             warnings, record, progress if k >= 0 else None)
                     if k >= 0:
                         got.append(value)
+                        for name, v in metrics.items():
+                            metric_samples.setdefault(name, []).append(v)
         finally:
+            if progress is not None:
+                warnings.extend(progress.errors)
+                if progress.values:
+                    record.attrs[PROGRESS] = progress.values
+                if progress.pruned is not None:
+                    record.attrs[PRUNED_AT] = {"step": progress.pruned[0],
+                                               "value": progress.pruned[1],
+                                               "pruner": plan_pruner(trial)}
             if warnings:
                 record.attrs[WARNINGS] = warnings
         if prior:
             record.attrs[DUPLICATE_OF] = prior.number
             for wl, earlier in (prior.user_attrs.get(SAMPLES) or {}).items():
                 samples[wl] = list(earlier) + samples.get(wl, [])
+            for name, earlier in (prior.user_attrs.get(METRIC_SAMPLES) or {}).items():
+                metric_samples[name] = list(earlier) + metric_samples.get(name, [])
         values = {wl: summarize(s, plan.statistic) for wl, s in samples.items()}
         record.attrs[SAMPLES] = samples
         record.attrs[SPREAD] = {wl: spread(s) for wl, s in samples.items()}
@@ -217,9 +292,27 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
         value = combine(values, plan.aggregate, baseline)
         if runs_per_trial > 1 or prior:
             (trialdir / "score.txt").write_text(f"{value!r}\n")
-        return value
+        # A metric is the statistic of its values over all the trial's measured runs.
+        measured = {SCORE: value, **{name: summarize(v, plan.statistic)
+                                     for name, v in metric_samples.items()}}
+        record.attrs[METRIC_SAMPLES] = metric_samples
+        record.attrs[METRICS] = measured
+        if goals.constraints:
+            record.attrs[CONSTRAINTS] = {c.text: c.holds(measured[c.name])
+                                         for c in goals.constraints}
+            record.constraints = {c.text: c.violation(measured[c.name])
+                                  for c in goals.constraints}
+        values = [measured[name] for name in goals.names]
+        return values[0] if len(values) == 1 else values
 
     return run
+
+
+def plan_pruner(trial: Any) -> str:
+    """The name of the study's pruner, as the person chose it."""
+    name = type(getattr(trial.study, "pruner", None)).__name__
+    return {"MedianPruner": "median", "SuccessiveHalvingPruner": "successive halving"}.get(
+        name, name)
 
 
 def _quietly(fn: Callable[..., Any], *args: Any) -> bool:
@@ -257,8 +350,8 @@ def record_outcomes(study: Any, results: Path, engine: Any) -> list[int]:
             continue  # its worker lives: it records the trial itself
         trial = optuna.Trial(study, trial_id(t))
         if not data.get("recorded"):
-            _Record(data["attrs"], data["runs"], data["profiles"], data["logs"]).write(
-                trial, engine, results)
+            _Record(data["attrs"], data["runs"], data["profiles"], data["logs"],
+                    data.get("constraints") or {}).write(trial, engine, results)
         if data.get("value") is not None:
             study.tell(number, data["value"])
         else:

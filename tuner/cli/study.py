@@ -105,8 +105,10 @@ def validate(job: str, as_json: bool) -> None:
 
 @click.command()
 @click.argument("job", type=click.Path(dir_okay=False))
-@click.option("--sampler", type=click.Choice(["tpe", "grid", "random"]), default="tpe",
-              show_default=True, help="How the next trial's parameters are chosen.")
+@click.option("--sampler", type=click.Choice(["tpe", "grid", "random", "nsga2"]),
+              default="tpe", show_default=True,
+              help="How the next trial's parameters are chosen (nsga2: NSGA-II, for several "
+                   "objectives).")
 @click.option("--n-trials", type=click.IntRange(min=1), default=None,
               help="Trials to run now [default: 20; grid: every point not yet run].")
 @click.option("--seed", type=int, default=None, help="Seed for the sampler.")
@@ -130,12 +132,17 @@ def validate(job: str, as_json: bool) -> None:
               help="Stop once a trial scores this well (or better).")
 @click.option("--timeout", "timeout", default=None, metavar="DURATION",
               help="Stop starting trials after this long, e.g. 30m or 2h.")
+@click.option("--pruner", type=click.Choice(["median", "halving"]), default="median",
+              show_default=True,
+              help="How a trial whose progress values are clearly worse than earlier trials' "
+                   "at the same step is stopped early (needs objective.progress).")
+@click.option("--no-prune", is_flag=True, help="Never stop a trial early.")
 @click.option("--json", "as_json", is_flag=True, help="Print only the best result, as JSON.")
 def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
              storage: str | None, study: str | None, results: str, repeat: int | None,
              workloads: tuple[str, ...], rebaseline: int | None, confirm: int,
              confirm_runs: int, target: float | None, timeout: str | None,
-             as_json: bool) -> None:
+             pruner: str, no_prune: bool, as_json: bool) -> None:
     """Run trials of JOB, each one real run of its containers, and print the best.
 
     Running it again on the same storage and study continues the study. A new study's first
@@ -147,6 +154,7 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
       tuner optimize jobs/tracelog.yaml --sampler grid --storage sqlite:///grid.db
       tuner optimize jobs/tracelog.yaml --repeat 3 --confirm 3 --timeout 20m
       tuner optimize jobs/tracelog.yaml --workload dataSize=small --target 0.8
+      tuner optimize job.yaml --pruner halving       (a job with objective.progress)
     """
     from .. import app
     from ..progress import TrialProgress
@@ -154,7 +162,7 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
     options = app.Options(sampler=sampler, n_trials=n_trials, seed=seed, repeat=repeat,
                           workload=_workloads(workloads), rebaseline=rebaseline,
                           confirm=confirm, confirm_runs=confirm_runs, target=target,
-                          timeout=_duration(timeout))
+                          timeout=_duration(timeout), prune=not no_prune, pruner=pruner)
     with TrialProgress(_console(stderr=True), enabled=not as_json) as progress:
         result = app.optimize(job, options=options, storage=storage, study=study,
                               results=results, on_event=progress.update)
@@ -196,6 +204,9 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
     """The best configuration, beside the default one when the study measured it."""
     from rich.table import Table
 
+    if best.get("front") is not None:
+        _print_front(con, best, caption)
+        return
     base = best.get("baseline")
     con.print(f"[bold]best:[/] trial {best['number']}, score [bold]{_fmt(best['value'])}[/]"
               + (f"  ({caption})" if caption else ""))
@@ -211,7 +222,10 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
     if base:
         t.add_section()
         t.add_row("score", _fmt(base["value"]), _fmt(best["value"]))
+    for name in _shown_metrics(best):
+        t.add_row(name, *([_metric(base, name)] if base else []), _metric(best, name))
     con.print(t)
+    _print_feasibility(con, best)
     if best.get("change_vs_baseline") is not None:
         con.print(f"the best configuration's score is {100 * best['change_vs_baseline']:+.1f}% "
                   f"against the default's")
@@ -230,6 +244,73 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
             con.print(f"  {line}")
 
 
+def _shown_metrics(best: dict[str, Any]) -> list[str]:
+    """The metrics worth a row: the job's own and the trial's totals (not per container)."""
+    return [n for n in (best.get("metrics") or {}) if n != "score" and "." not in n]
+
+
+def _metric(row: dict[str, Any] | None, name: str) -> str:
+    value = ((row or {}).get("metrics") or {}).get(name)
+    if value is not None and name.split(".")[0] == "peak_memory":
+        return _mib(value)
+    if value is not None and name.split(".")[0] == "cpu_seconds":
+        return f"{value:.2f}s"
+    return _fmt(value)
+
+
+def _print_feasibility(con: Any, best: dict[str, Any]) -> None:
+    if best.get("constraints") is None:
+        return
+    base = best.get("baseline") or {}
+    kept = "; ".join(best["constraints"])
+    con.print(f"constraints: {kept}: {best['feasible']} complete trial(s) kept them, "
+              f"{best['infeasible']} did not (infeasible); only a feasible one is named best"
+              + ("; the default configuration did not keep them"
+                 if base.get("feasible") is False else ""))
+
+
+def _print_front(con: Any, best: dict[str, Any], caption: str) -> None:
+    """Several objectives: every configuration no other beats on all of them, beside the
+    default."""
+    from rich.table import Table
+
+    objectives = best["objectives"]
+    front = best["front"]
+    names = ", ".join(f"{o['direction']} {o['name']}" for o in objectives)
+    con.print(f"[bold]Pareto front[/]: {len(front)} configuration(s) no other trial beats on "
+              f"every objective ({names})" + (f"  ({caption})" if caption else ""))
+    base = best.get("baseline")
+    units = best.get("units") or {}
+    t = Table()
+    t.add_column("trial", justify="right")
+    for o in objectives:
+        t.add_column(o["name"], justify="right")
+    params = list(best["params"])
+    for p in params:
+        t.add_column(p, justify="right")
+    if base and base.get("values"):
+        t.add_row(f"default ({base['number']})", *(_fmt(v) for v in base["values"]),
+                  *(_fmt(base["params"].get(p), units.get(p)) for p in params))
+        t.add_section()
+    for row in front:
+        change = row.get("change_vs_baseline") or []
+        cells = [_fmt(v) + (f" ({100 * c:+.0f}%)" if c is not None else "")
+                 for v, c in zip(row["values"], change + [None] * len(row["values"]))]
+        t.add_row(str(row["number"]), *cells,
+                  *(_fmt(row["params"].get(p), units.get(p)) for p in params))
+    con.print(t)
+    _print_feasibility(con, best)
+    confirmed = best.get("confirmed")
+    if confirmed:
+        from ..reports.confidence import confirmation_verdict
+
+        w = confirmed["winner"]
+        con.print(f"[bold]after confirmation[/] (judged on {objectives[0]['name']}): "
+                  f"{_params_text(w['params'], units)}")
+        for line in confirmation_verdict(confirmed):
+            con.print(f"  {line}")
+
+
 @click.command()
 @storage_option
 @study_option
@@ -242,6 +323,8 @@ def best(storage: str | None, study: str | None, per_workload: bool, as_json: bo
 
     When the study confirmed its top configurations (--confirm), the confirmed winner with
     its 95% interval, and whether it is distinguishable from the runner-up and the baseline.
+    With several objectives, the Pareto front; with constraints, only a configuration that
+    kept them, and how many trials did not.
 
     \b
     Example:
@@ -301,7 +384,13 @@ def trials(storage: str | None, study: str | None, as_json: bool, last: int,
         return
     from rich.table import Table
 
+    from .. import app as _app
+
     params = list(dict.fromkeys(k for r in rows for k in r["params"]))
+    objectives = _app.objective_names(storage, name)
+    metrics = list(dict.fromkeys(k for r in rows for k in (r["metrics"] or {})
+                                 if k != "score" and "." not in k and k not in objectives))
+    constrained = any(r["feasible"] is not None for r in rows)
     if len(rows) > last and not show_all:
         _console().print(f"study '{name}': {len(rows)} trial(s); the latest {last} "
                          f"(--all for every one, `tuner best` for the best)")
@@ -311,7 +400,12 @@ def trials(storage: str | None, study: str | None, as_json: bool, last: int,
     t = Table()
     t.add_column("#", justify="right")
     t.add_column("state")
-    t.add_column("score", justify="right")
+    for o in objectives:
+        t.add_column(o, justify="right")
+    for m in metrics:
+        t.add_column(m, justify="right")
+    if constrained:
+        t.add_column("feasible")
     for p in params:
         t.add_column(p, justify="right")
     repeated = any(sp.get("n", 1) > 1 for r in rows for sp in (r["spread"] or {}).values())
@@ -320,7 +414,7 @@ def trials(storage: str | None, study: str | None, as_json: bool, last: int,
         t.add_column("cv", justify="right")
     t.add_column("time", justify="right")
     t.add_column("reason", overflow="fold")
-    colors = {"COMPLETE": "green", "FAIL": "red", "RUNNING": "yellow"}
+    colors = {"COMPLETE": "green", "FAIL": "red", "RUNNING": "yellow", "PRUNED": "magenta"}
     for r in rows:
         state = f"[{colors.get(r['state'], 'white')}]{r['state']}[/]"
         secs = f"{r['seconds']:.1f}s" if r["seconds"] is not None else "-"
@@ -330,7 +424,13 @@ def trials(storage: str | None, study: str | None, as_json: bool, last: int,
             cvs = [sp["cv"] for sp in spreads if sp.get("cv") is not None]
             noise = [str(sum(sp["n"] for sp in spreads)) if spreads else "-",
                      f"{100 * max(cvs):.1f}%" if cvs else "-"]
-        t.add_row(str(r["number"]), state, _fmt(r["value"]),
+        values = r["values"] if r["values"] is not None else [r["value"]]
+        feasible = [] if not constrained else [
+            "-" if r["feasible"] is None else "yes" if r["feasible"] else
+            "[red]no[/]: " + ", ".join(k for k, ok in (r["constraints"] or {}).items() if not ok)]
+        t.add_row(str(r["number"]), state, *(_fmt(v) for v in values),
+                  *([_fmt(None)] * (len(objectives) - len(values))),
+                  *(_metric(r, m) for m in metrics), *feasible,
                   *(_fmt(r["params"].get(p)) for p in params), *noise, secs,
                   r["reason"] or "")
     _console().print(t)
@@ -403,11 +503,11 @@ def studies(storage: str | None, as_json: bool) -> None:
     from rich.table import Table
 
     t = Table()
-    for col in ("study", "direction", "trials", "complete", "fail", "running", "best"):
+    for col in ("study", "direction", "trials", "complete", "pruned", "fail", "running", "best"):
         t.add_column(col, justify="left" if col in ("study", "direction") else "right")
     for r in rows:
         t.add_row(r["study"], r["direction"], *(str(r[k]) for k in
-                  ("trials", "complete", "fail", "running")), _fmt(r["best"]))
+                  ("trials", "complete", "pruned", "fail", "running")), _fmt(r["best"]))
     _console().print(t)
 
 

@@ -1,4 +1,5 @@
-"""The trial's score: the last regex match in a container's log, or a file in its output."""
+"""The trial's score: the last regex match in a container's log, or a file in its output.
+Metrics are read the same way."""
 
 from __future__ import annotations
 
@@ -12,18 +13,25 @@ from ..runner import TrialRun
 
 
 def extract_score(objective: Objective, run: TrialRun, outdir: Path) -> float:
-    name = objective.container
-    if objective.file is not None:
-        path = outdir / objective.file
+    return read_value(objective.container, objective.regex, objective.file, run, outdir,
+                      "no score")
+
+
+def read_value(name: str | None, regex: str | None, file: str | None, run: TrialRun,
+               outdir: Path, what: str) -> float:
+    """The value a container printed (the last match of `regex`) or wrote (`file`); a
+    TrialFailed starting with `what` when there is none."""
+    if file is not None:
+        path = outdir / file
         if not path.is_file():
-            raise TrialFailed(f"no score: {objective.file} was not written by container {name}")
+            raise TrialFailed(f"{what}: {file} was not written by container {name}")
         text = path.read_text(errors="replace").strip()
-        where = objective.file
+        where = file
     else:
         log = run.containers[name].log_text
-        matches = list(re.finditer(objective.regex, log, re.MULTILINE))
+        matches = list(re.finditer(regex, log, re.MULTILINE))
         if not matches:
-            raise TrialFailed(f"no score: regex {objective.regex!r} matched nothing in {name}.log")
+            raise TrialFailed(f"{what}: regex {regex!r} matched nothing in {name}.log")
         m = matches[-1]
         text = (m.group(1) if m.re.groups else m.group(0)).strip()
         where = f"{name}.log"
@@ -31,7 +39,7 @@ def extract_score(objective: Objective, run: TrialRun, outdir: Path) -> float:
         value = float(text)
     except ValueError:
         shown = text if len(text) <= 40 else text[:37] + "..."
-        raise TrialFailed(f"no score: {shown!r} in {where} is not a number") from None
+        raise TrialFailed(f"{what}: {shown!r} in {where} is not a number") from None
     if not math.isfinite(value):
-        raise TrialFailed(f"no score: {text!r} in {where} is not a finite number")
+        raise TrialFailed(f"{what}: {text!r} in {where} is not a finite number")
     return value

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import JobError, JobErrors
-from .model import DEFAULT_SCORE_REGEX, Job, Objective
+from .model import DEFAULT_SCORE_REGEX, Job
 
 Path_ = tuple[Any, ...]
 
@@ -427,9 +427,11 @@ def _resolve(job: Job, source: str) -> Job:
             file = "score.txt"
         else:
             regex = DEFAULT_SCORE_REGEX
-    objective = Objective(direction=obj.direction, container=container, regex=regex, file=file,
-                          aggregate=obj.aggregate)
-    job = job.model_copy(update={"name": name, "objective": objective})
+    objective = obj.model_copy(update={"container": container, "regex": regex, "file": file})
+    metrics = {m: (metric if metric.container is not None
+                   else metric.model_copy(update={"container": container}))
+               for m, metric in job.metrics.items()}
+    job = job.model_copy(update={"name": name, "objective": objective, "metrics": metrics})
     job._source = source
     return job
 
@@ -463,6 +465,7 @@ def _cross_checks(job: Job, source: str, lines: dict[Path_, int]):
                       "it does not work with host_network: true")
     if job.spec.until is not None and job.spec.until not in containers:
         yield unknown(("spec", "until"), job.spec.until)
+    yield from _goal_checks(job, err, unknown)
 
     seen: dict[str, str] = {}
     for name, param in job.parameters.items():
@@ -482,6 +485,35 @@ def _cross_checks(job: Job, source: str, lines: dict[Path_, int]):
         if param.range is not None and param.range.is_int is False and any(
                 isinstance(v, bool) for v in (param.range.min, param.range.max)):
             yield err(path + ("range",), "min and max must be numbers")
+
+
+def _goal_checks(job: Job, err: Any, unknown: Any):
+    """Metrics, objectives and constraints name things that exist."""
+    from .goals import metric_units, parse_constraint, unknown_metric
+
+    containers = job.spec.containers
+    for name, m in job.metrics.items():
+        path = ("metrics", name)
+        if name in ("score", "peak_memory", "cpu_seconds"):
+            yield err(path, f"'{name}' is built in; give the metric another name")
+        elif m.container not in containers:
+            yield unknown(path + ("container",), m.container)
+        elif m.file is not None and not containers[m.container].output:
+            yield err(path + ("file",), f"container '{m.container}' has no output: directory "
+                                        f"to write {m.file} into; add output: /out to it")
+    units = metric_units(job)
+    seen = set()
+    for i, goal in enumerate(job.objectives or []):
+        if goal.name not in units:
+            yield err(("objectives", i, "name"), unknown_metric(goal.name, units))
+        elif goal.name in seen:
+            yield err(("objectives", i, "name"), f"'{goal.name}' is an objective twice")
+        seen.add(goal.name)
+    for i, text in enumerate(job.constraints):
+        try:
+            parse_constraint(text, units)
+        except ValueError as exc:
+            yield err(("constraints", i), str(exc))
 
 
 def _default_problem(param: Any) -> str | None:

@@ -26,6 +26,7 @@ Scalar = Union[StrictBool, StrictInt, StrictFloat, str]
 Number = Union[StrictInt, StrictFloat]
 
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+METRIC_RE = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 ENV_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
@@ -266,22 +267,55 @@ class Objective(_Model):
     file: str | None = None
     # A trial measures its configuration on every workload value; this makes one number.
     aggregate: Literal["sum", "mean", "geomean-ratio-to-baseline"] = "sum"
+    # Intermediate values in the container's log while it runs (group 1): what a pruner
+    # compares against earlier trials at the same step.
+    progress: str | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> "Objective":
         if self.regex is not None and self.file is not None:
             raise ValueError("give either regex or file, not both")
-        if self.regex is not None:
-            try:
-                re.compile(self.regex)
-            except re.error as exc:
-                raise ValueError(f"regex does not compile: {exc}") from None
-            except (RecursionError, OverflowError, RuntimeError):
-                raise ValueError("regex does not compile: nested too deeply, or too "
-                                 "long") from None
+        _check_regex(self.regex, "regex")
+        _check_regex(self.progress, "progress")
         if self.file is not None and (self.file.startswith("/") or ".." in self.file.split("/")):
             raise ValueError("file must be a path inside the container's output directory")
         return self
+
+
+def _check_regex(regex: str | None, what: str) -> None:
+    if regex is None:
+        return
+    try:
+        re.compile(regex)
+    except re.error as exc:
+        raise ValueError(f"{what} does not compile: {exc}") from None
+    except (RecursionError, OverflowError, RuntimeError):
+        raise ValueError(f"{what} does not compile: nested too deeply, or too long") from None
+
+
+class Metric(_Model):
+    """An extra value a trial records, read like the score: by regex from a container's log
+    (the last match) or from a file in its output directory."""
+
+    container: str | None = None  # default: the objective's container
+    regex: str | None = None
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Metric":
+        if (self.regex is None) == (self.file is None):
+            raise ValueError("give either regex or file, not both or neither")
+        _check_regex(self.regex, "regex")
+        if self.file is not None and (self.file.startswith("/") or ".." in self.file.split("/")):
+            raise ValueError("file must be a path inside the container's output directory")
+        return self
+
+
+class Goal(_Model):
+    """One objective of a multi-objective study: the score or a metric, and its direction."""
+
+    name: Annotated[str, Field(min_length=1)]
+    direction: Literal["minimize", "maximize"]
 
 
 class Job(_Model):
@@ -295,6 +329,12 @@ class Job(_Model):
     repeat: Annotated[int, Field(ge=1, le=100)] = 1
     warmup: Annotated[int, Field(ge=0, le=100)] = 0
     statistic: Literal["median", "mean"] = "median"
+    # Extra values per trial (name -> how to read it); peak_memory and cpu_seconds are built in.
+    metrics: dict[Annotated[str, Field(pattern=METRIC_RE)], Metric] = {}
+    # Several objectives: the study searches their Pareto front (score or metric names).
+    objectives: Annotated[list[Goal], Field(min_length=1, max_length=8)] | None = None
+    # "p99_ms <= 20", "peak_memory <= 1g": a trial that breaks one is infeasible.
+    constraints: Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=32)] = []
     _source: str = PrivateAttr("<job>")  # the file it came from, for error messages
     _lines: dict[tuple[Any, ...], int] = PrivateAttr(default_factory=dict)  # field -> line
 

@@ -4,28 +4,88 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..attrs import BASELINE, CONFIRMED, REASON, SAMPLES, SPREAD, UNITS
+from ..attrs import (BASELINE, CONFIRMED, CONSTRAINTS, CONSTRAINTS_OF, METRICS, OBJECTIVES,
+                     PROGRESS, PRUNED_AT, REASON, SAMPLES, SPREAD, UNITS)
+from ..selection import directions_of, feasible, is_multi, pareto_front, primary
 from ..storage import trial_id
 
 if TYPE_CHECKING:
     import optuna
 
 
-def best_of(study: "optuna.Study") -> dict[str, Any] | None:
-    """{"study", "number", "value", "params"} of the best complete trial, or None."""
-    try:
-        t = study.best_trial
-    except ValueError:
+def objectives_of(study: "optuna.Study") -> list[dict[str, str]]:
+    """[{"name", "direction"}] of each objective (the score, unless the job named others)."""
+    directions = directions_of(study)
+    named = study.user_attrs.get(OBJECTIVES) or []
+    if len(named) == len(directions):
+        return [{"name": o["name"], "direction": d} for o, d in zip(named, directions)]
+    if len(directions) == 1:
+        return [{"name": "score", "direction": directions[0]}]
+    return [{"name": f"objective {i}", "direction": d} for i, d in enumerate(directions)]
+
+
+def feasibility(study: "optuna.Study") -> dict[str, Any] | None:
+    """{"constraints", "feasible", "infeasible"} over complete trials; None without
+    constraints."""
+    constraints = study.user_attrs.get(CONSTRAINTS_OF) or []
+    if not constraints:  # no trial is read (a big study's best needs one query)
         return None
-    out: dict[str, Any] = {"study": study.study_name, "number": t.number, "value": t.value,
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    known = [feasible(t) for t in complete]
+    return {"constraints": constraints, "feasible": sum(k is True for k in known),
+            "infeasible": sum(k is False for k in known)}
+
+
+def front_of(study: "optuna.Study") -> list["optuna.trial.FrozenTrial"]:
+    """The Pareto front of the feasible complete trials, best on the first objective first."""
+    trials = [t for t in study.get_trials(deepcopy=False)
+              if t.state.name == "COMPLETE" and feasible(t) is not False]
+    front = pareto_front([(t, list(t.values)) for t in trials], directions_of(study))
+    sign = 1 if directions_of(study)[0] == "minimize" else -1
+    return sorted((t for t, _ in front), key=lambda t: (sign * t.values[0], t.number))
+
+
+def best_of(study: "optuna.Study") -> dict[str, Any] | None:
+    """{"study", "number", "value", "params"} of the best complete trial that kept the
+    constraints, or None. With several objectives: the front member best on the first
+    objective, and "values", "objectives" and "front" (every front member)."""
+    multi = is_multi(study)
+    if multi:
+        front = front_of(study)
+        if not front:
+            return None
+        t = front[0]
+    else:
+        try:
+            t = study.best_trial
+        except ValueError:
+            return None
+        if feasible(t) is False:  # the best of those that kept the constraints
+            kept = [x for x in study.get_trials(deepcopy=False)
+                    if x.state.name == "COMPLETE" and x.values and feasible(x) is not False]
+            if not kept:
+                return None
+            sign = 1 if directions_of(study)[0] == "minimize" else -1
+            t = min(kept, key=lambda x: (sign * x.values[0], x.number))
+    out: dict[str, Any] = {"study": study.study_name, "number": t.number, "value": primary(t),
                            "params": dict(t.params)}
+    if multi:
+        out["values"] = list(t.values)
+        out["objectives"] = objectives_of(study)
+    if t.user_attrs.get(METRICS):
+        out["metrics"] = t.user_attrs[METRICS]
     base = baseline_of(study)
     if base is not None:
         out["baseline"] = base
         if base["value"]:
             # The one place the change against the default is computed (terminal and report).
-            out["change_vs_baseline"] = (t.value - base["value"]) / abs(base["value"])
-    drift = [{"number": t.number, "value": t.value} for t in _baselines(study)]
+            out["change_vs_baseline"] = (primary(t) - base["value"]) / abs(base["value"])
+    if multi:
+        out["front"] = [_front_row(f, base) for f in front]
+    feas = feasibility(study)
+    if feas is not None:
+        out.update(feas)
+    drift = [{"number": t.number, "value": primary(t)} for t in _baselines(study)]
     if len(drift) > 1:
         out["baseline_drift"] = drift
         out["drift"] = (drift[-1]["value"] - drift[0]["value"]) / abs(drift[0]["value"]) \
@@ -35,6 +95,14 @@ def best_of(study: "optuna.Study") -> dict[str, Any] | None:
     if study.user_attrs.get(UNITS):
         out["units"] = study.user_attrs[UNITS]
     return out
+
+
+def _front_row(t: Any, base: dict[str, Any] | None) -> dict[str, Any]:
+    row = {"number": t.number, "values": list(t.values), "params": dict(t.params)}
+    if base is not None and base.get("values"):
+        row["change_vs_baseline"] = [(v - b) / abs(b) if b else None
+                                     for v, b in zip(t.values, base["values"])]
+    return row
 
 
 def per_workload(study: "optuna.Study") -> dict[str, Any]:
@@ -69,7 +137,14 @@ def per_workload(study: "optuna.Study") -> dict[str, Any]:
 def baseline_of(study: "optuna.Study") -> dict[str, Any] | None:
     """The first complete trial that ran the default configuration."""
     for t in _baselines(study):
-        return {"number": t.number, "value": t.value, "params": dict(t.params)}
+        out = {"number": t.number, "value": primary(t), "params": dict(t.params)}
+        if len(t.values) > 1:
+            out["values"] = list(t.values)
+        if feasible(t) is not None:
+            out["feasible"] = feasible(t)
+        if t.user_attrs.get(METRICS):
+            out["metrics"] = t.user_attrs[METRICS]
+        return out
     return None
 
 
@@ -89,6 +164,7 @@ def trial_rows(study: "optuna.Study", engine: Any = None) -> list[dict[str, Any]
     spans = run_spans(engine, [trial_id(t) for t in trials]) if engine is not None else {}
     retried = {t.system_attrs["failed_trial"]: t.number for t in trials
                if "failed_trial" in t.system_attrs}
+    multi = is_multi(study)
     rows = []
     for t in trials:
         seconds = None
@@ -105,12 +181,43 @@ def trial_rows(study: "optuna.Study", engine: Any = None) -> list[dict[str, Any]
         rows.append({
             "number": t.number,
             "state": t.state.name,
-            "value": t.value,
+            # Several objectives have no one value: "values" holds each.
+            "value": None if multi else primary(t),
             "params": dict(t.params),
             "reason": reason,
             "seconds": seconds,
             # Per workload value: every repeat's score, and their spread.
             "samples": t.user_attrs.get(SAMPLES),
             "spread": t.user_attrs.get(SPREAD),
+            "values": list(t.values) if multi and t.values else None,
+            "metrics": t.user_attrs.get(METRICS),
+            "feasible": feasible(t) if t.state.name == "COMPLETE" else None,
+            "constraints": t.user_attrs.get(CONSTRAINTS),
+            "progress": t.user_attrs.get(PROGRESS),
+            "pruned_at": t.user_attrs.get(PRUNED_AT),
         })
     return rows
+def primary_view(study: "optuna.Study") -> "optuna.Study":
+    """The study itself; or, with several objectives, an in-memory copy whose trials have
+    their first objective as their value: importance, effects, slices and history answer
+    about that objective."""
+    if not is_multi(study):
+        return study
+    import optuna
+    from optuna.trial import TrialState, create_trial
+
+    view = optuna.create_study(study_name=study.study_name,
+                               direction=directions_of(study)[0])
+    copies = []
+    for t in study.get_trials(deepcopy=False):
+        if t.state.name not in ("COMPLETE", "PRUNED", "FAIL"):
+            continue
+        copies.append(create_trial(
+            state=TrialState[t.state.name],
+            value=t.values[0] if t.state.name == "COMPLETE" else None,
+            params=t.params, distributions=t.distributions, user_attrs=t.user_attrs,
+            system_attrs=t.system_attrs, intermediate_values=t.intermediate_values))
+    view.add_trials(copies)
+    for k, v in study.user_attrs.items():
+        view.set_user_attr(k, v)
+    return view

@@ -43,6 +43,7 @@ class TrialRun:
     # (container, "cpu" | "heap") -> raw pprof data: CPU in consecutive windows
     profiles: dict[tuple[str, str], list[bytes]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what could not be collected
+    stopped: bool = False  # ended early because on_progress asked (pruned), not by itself
 
 
 class TrialRunner(Protocol):

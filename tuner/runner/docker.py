@@ -20,6 +20,7 @@ from ..job import Job
 from . import cgroups
 from .base import ContainerRun, LogLine, TrialRun
 from .pprof import PprofCollector
+from .progress import follow_progress
 from .stats import StatsSampler
 from .specs import ContainerSpec, TrialContext, container_spec, labels, network_name, use_network
 
@@ -140,6 +141,7 @@ class DockerRunner:
         ids: dict[str, str] = {}
         samplers: dict[str, StatsSampler] = {}
         collectors: dict[str, PprofCollector] = {}
+        follower = None
         try:
             for s in specs:
                 ids[s.name] = self._create(s)
@@ -156,6 +158,7 @@ class DockerRunner:
                 if profile and profile.pprof and self.network:
                     collectors[s.name] = PprofCollector(
                         s.name, self._address(ids[s.name]), profile.pprof, deadline)
+            follower = follow_progress(api, ids, self.job, ctx)  # progress values, pruning
             until = self.job.spec.until
             timed_out = False
             for name in ([until] if until else list(ids)):
@@ -173,7 +176,10 @@ class DockerRunner:
                     timed_out = True
                     break
             seconds = time.monotonic() - started
-            trial = TrialRun(containers={}, timed_out=timed_out, seconds=seconds)
+            if follower is not None:
+                follower.finish()
+            trial = TrialRun(containers={}, timed_out=timed_out, seconds=seconds,
+                             stopped=bool(follower and follower.stopped))
             for collector in collectors.values():
                 collector.stop()
             for name, collector in collectors.items():  # before anything is killed
@@ -187,6 +193,8 @@ class DockerRunner:
                                                      s.docker_name) for s in specs}
             return trial
         finally:
+            if follower is not None:
+                follower.close()
             for sampler in samplers.values():
                 sampler.stop()
             with _sigint_deferred():

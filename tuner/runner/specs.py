@@ -24,6 +24,9 @@ class TrialContext:
     worker: str
     # container -> its command, env values and files with the trial's values in (templates)
     rendered: dict[str, Any] = field(default_factory=dict)
+    # Called with each progress value the objective's container prints while it runs;
+    # returning True stops the trial (its containers are killed): a pruner's decision.
+    on_progress: Any = None
 
 
 @dataclass(frozen=True)

@@ -123,10 +123,12 @@ def same_configuration(trial: Any) -> list[Any]:
 
 
 def record_attrs(trial: Any, user_attrs: dict[str, Any], logs: list[str] = (),
-                 artifacts: "Path | None" = None) -> None:
-    """A finished trial's user attributes, and its logs as Optuna artifacts (files in the
+                 artifacts: "Path | None" = None,
+                 constraints: dict[str, float] | None = None) -> None:
+    """A finished trial's user attributes, its logs as Optuna artifacts (files in the
     artifact folder, named by a system attribute each, as optuna.artifacts.upload_artifact
-    does), written in one transaction: one commit per trial instead of one per attribute."""
+    does) and its constraint values (a system attribute each, as trial.set_constraint
+    writes them), in one transaction: one commit per trial instead of one per attribute."""
     import json
     import uuid
     from pathlib import Path
@@ -145,6 +147,8 @@ def record_attrs(trial: Any, user_attrs: dict[str, Any], logs: list[str] = (),
             system["artifacts:" + artifact_id] = json.dumps(
                 {"artifact_id": artifact_id, "filename": path.name, "mimetype": "text/plain",
                  "encoding": "utf-8"})
+    for key, value in (constraints or {}).items():
+        system[f"constraints:{key}"] = float(value)
     rdb = backend(trial.study)
     if hasattr(rdb, "set_trial_attrs"):
         rdb.set_trial_attrs(trial._trial_id, user_attrs, system)

@@ -293,6 +293,7 @@ def study_counts(engine: Any) -> list[dict[str, Any]]:
                      "objectives": objectives.get(sid, 1),
                      "trials": sum(c.values()), "complete": c.get("COMPLETE", 0),
                      "fail": c.get("FAIL", 0), "running": c.get("RUNNING", 0),
+                     "pruned": c.get("PRUNED", 0),
                      "waiting": c.get("WAITING", 0),
                      "best": (hi if direction == "MAXIMIZE" else lo)
                      if objectives.get(sid, 1) == 1 else None})
