@@ -12,12 +12,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import baseline_of, best_of, trial_rows
+from . import baseline_of, best_of, objectives_of, primary_view, trial_rows
 from ..format import fmt as _fmt
 from ..storage import engine_of, trial_id
 from ..storage.read import PLOT_TRIALS, plottable
 from ..storage.views import view_name
 from ..format import params_text as _params_text
+from ..selection import directions_of
 
 if TYPE_CHECKING:
     import optuna
@@ -29,6 +30,7 @@ TOP = 3  # parameters shown in slices and effects
 # (id, heading): the page's sections, in order; tests check each heading renders.
 SECTIONS = [
     ("best", "Best vs default configuration"),
+    ("front", "Pareto front"),
     ("history", "Optimization history"),
     ("importance", "Parameter importance"),
     ("effects", "Would raising a knob help?"),
@@ -48,6 +50,7 @@ table { border-collapse: collapse; margin: .5em 0; font-variant-numeric: tabular
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; vertical-align: top; }
 th { background: #f5f5f5; } td.text, th.text { text-align: left; }
 tr.FAIL td { background: #fff0f0; } tr.best td { background: #efffef; }
+tr.PRUNED td { background: #f6f0ff; } tr.infeasible td { color: #999; }
 .helps { color: #0a7a0a; font-weight: bold; } .hurts { color: #b00; font-weight: bold; }
 .flat, .unclear { color: #666; font-weight: bold; }
 .note { background: #fffbe6; border-left: 4px solid #e6c200; padding: .4em .8em; }
@@ -100,23 +103,31 @@ def render(study: "optuna.Study") -> str:
 
     from .importance import study_importance
 
-    imp = study_importance(study)
-    order = _param_order(study, imp)
-    plots, sampled_from = plottable(study)
+    # With several objectives, the one-number answers are about the first objective.
+    view = primary_view(study)
+    imp = study_importance(view)
+    order = _param_order(view, imp)
+    plots, sampled_from = plottable(view)
     sample = _note(f"Charts show a random sample of {PLOT_TRIALS:,} of the {sampled_from:,} "
                    f"complete trials, so they stay quick in a browser.") if sampled_from else ""
     body = {
         "best": _best_section(study),
+        "front": _front_section(study),
         "history": sample + _history_section(plots),
         "importance": _importance_section(imp),
-        "effects": _effects_section(study, order),
+        "effects": _effects_section(view, order),
         "slices": sample + _slices_section(plots, order),
         "contour": sample + _contour_section(plots, order),
         "parallel": _parallel_section(*_fewer(study, plots, sampled_from), order),
         "trials": _trials_section(study),
         "profiles": _profiles_section(study),
     }
-    direction = study.direction.name.lower()
+    objectives = objectives_of(study)
+    goal = ", ".join(f"{o['direction']} the {o['name']}" if o["name"] == "score"
+                     else f"{o['direction']} {o['name']}" for o in objectives)
+    if len(objectives) > 1:
+        goal += (f" (Pareto front; history, importance, effects and slices are about "
+                 f"{objectives[0]['name']})")
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     nav = " ".join(f'<a href="#{k}">{html.escape(h)}</a>' for k, h in SECTIONS)
     parts = [
@@ -127,7 +138,7 @@ def render(study: "optuna.Study") -> str:
         f'<script type="text/javascript">{get_plotlyjs()}</script>',
         "</head><body>",
         f"<h1>tuner report: study {_e(study.study_name)}</h1>",
-        f'<p class="why">Goal: {direction} the score. {len(study.trials)} trial(s). '
+        f'<p class="why">Goal: {_e(goal)}. {len(study.trials)} trial(s). '
         f"Generated {stamp}.</p>",
         f"<nav>{nav}</nav>",
     ]
@@ -145,7 +156,11 @@ def _best_section(study: "optuna.Study") -> str:
     why = _why("The best configuration found, beside the default one (the configuration you "
                "start from, measured as the study's first trial).")
     if best is None:
-        return why + _note("no complete trial yet")
+        return why + _note("no complete trial yet" if not _infeasible_only(study) else
+                           "no complete trial kept the constraints")
+    if best.get("front") is not None:
+        return why + _note("several objectives: no one best; see the Pareto front") + \
+            _feasibility(best)
     base = baseline_of(study)
     head = ["parameter"] + ([f"default (trial {base['number']})"] if base else []) \
         + [f"best (trial {best['number']})"]
@@ -155,13 +170,101 @@ def _best_section(study: "optuna.Study") -> str:
             for k, v in best["params"].items()]
     rows.append(["<b>score</b>"] + ([_e(_fmt(base["value"]))] if base else [])
                 + [f"<b>{_e(_fmt(best['value']))}</b>"])
+    for name in (best.get("metrics") or {}):
+        if name != "score" and "." not in name:
+            rows.append([_e(name)] + ([_e(_metric((base or {}).get("metrics"), name))]
+                                      if base else [])
+                        + [_e(_metric(best["metrics"], name))])
     text = ""
     if best.get("change_vs_baseline") is not None:
         text = (f"<p>The best configuration's score is {100 * best['change_vs_baseline']:+.1f}% "
                 f"against the default's.</p>")
     elif not base:
         text = _note("the default configuration was not measured (no trial is marked baseline)")
-    return why + _table(head, rows, raw=True) + text + _uncertainty(best) + _per_workload(study)
+    return why + _table(head, rows, raw=True) + text + _feasibility(best) + \
+        _uncertainty(best) + _per_workload(study)
+
+
+def _metric(metrics: dict[str, Any] | None, name: str) -> str:
+    value = (metrics or {}).get(name)
+    if value is not None and name.split(".")[0] == "peak_memory":
+        return f"{value / 2**20:.1f} MiB"
+    if value is not None and name.split(".")[0] == "cpu_seconds":
+        return f"{value:.2f}s"
+    return _fmt(value)
+
+
+def _infeasible_only(study: "optuna.Study") -> bool:
+    from . import feasibility
+
+    feas = feasibility(study)
+    return bool(feas and feas["infeasible"] and not feas["feasible"])
+
+
+def _feasibility(best: dict[str, Any]) -> str:
+    if best.get("constraints") is None:
+        return ""
+    return (f"<p>Constraints: <code>{_e('; '.join(best['constraints']))}</code>. "
+            f"{best['feasible']} complete trial(s) kept them, <b>{best['infeasible']} did not "
+            f"(infeasible)</b>; only a feasible configuration is named best or put on the "
+            f"front.</p>")
+
+
+def _front_section(study: "optuna.Study") -> str:
+    """Several objectives: the trials no other beats on all of them, plotted and listed."""
+    import plotly.graph_objects as go
+
+    from . import front_of
+
+    objectives = objectives_of(study)
+    why = _why("With several objectives there is no one best: the Pareto front is every "
+               "configuration that no other trial beats on all objectives at once. Each is a "
+               "different trade; which one to run is the person's call.")
+    if len(objectives) < 2:
+        return why + _note("one objective: the best above is the answer")
+    best = best_of(study)
+    if best is None:
+        return why + _note("no complete feasible trial yet")
+    front = {r["number"] for r in best["front"]}
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    names = [o["name"] for o in objectives]
+    out = [why]
+    if len(objectives) == 2:
+        fig = go.Figure()
+        groups = [("other trials", [t for t in complete if t.number not in front
+                                    and _kept(t) is not False], "#9ab"),
+                  ("infeasible", [t for t in complete if _kept(t) is False], "#e99"),
+                  ("Pareto front", sorted((t for t in front_of(study)),
+                                          key=lambda t: t.values[0]), "#1a7a1a")]
+        for label, trials, color in groups:
+            if not trials:
+                continue
+            fig.add_trace(go.Scatter(
+                x=[t.values[0] for t in trials], y=[t.values[1] for t in trials],
+                mode="markers+lines" if label == "Pareto front" else "markers",
+                name=label, marker={"color": color, "size": 9},
+                text=[f"trial {t.number}: {_params_text(t.params)}" for t in trials],
+                hoverinfo="text+x+y"))
+        base = best.get("baseline")
+        if base and base.get("values"):
+            fig.add_trace(go.Scatter(x=[base["values"][0]], y=[base["values"][1]],
+                                     mode="markers", name=f"default (trial {base['number']})",
+                                     marker={"color": "#000", "size": 12, "symbol": "x"}))
+        fig.update_layout(title="Pareto front", xaxis_title=f"{names[0]} "
+                          f"({objectives[0]['direction']})", yaxis_title=f"{names[1]} "
+                          f"({objectives[1]['direction']})", height=480)
+        out.append(_fig_html(fig))
+    params = list(best["params"])
+    rows = [[str(r["number"]), *(_fmt(v) for v in r["values"]),
+             *(_fmt(r["params"].get(p)) for p in params)] for r in best["front"]]
+    out.append(_table(["trial", *names, *params], rows))
+    return "".join(out)
+
+
+def _kept(t: Any) -> bool | None:
+    from ..selection import feasible
+
+    return feasible(t)
 
 
 def _uncertainty(best: dict[str, Any]) -> str:
@@ -333,28 +436,49 @@ def _trials_section(study: "optuna.Study") -> str:
     rows = trial_rows(study)
     params = list(dict.fromkeys(k for r in rows for k in r["params"]))
     best = best_of(study)
+    front = {f["number"] for f in (best or {}).get("front") or []}
     fails = sum(r["state"] == "FAIL" for r in rows)
-    why = _why(f"Every trial: {len(rows)} in all, {fails} failed. A failed trial says why; its "
+    pruned = sum(r["state"] == "PRUNED" for r in rows)
+    infeasible = sum(r["feasible"] is False for r in rows)
+    objectives = [o["name"] for o in objectives_of(study)]
+    metrics = list(dict.fromkeys(k for r in rows for k in (r["metrics"] or {})
+                                 if k != "score" and "." not in k and k not in objectives))
+    constrained = any(r["feasible"] is not None for r in rows)
+    why = _why(f"Every trial: {len(rows)} in all, {fails} failed, {pruned} pruned (stopped "
+               f"early: their progress was clearly worse than earlier trials'), {infeasible} "
+               f"infeasible. A failed or pruned trial says why; its "
                f"logs are in results/{_e(study.study_name)}/&lt;trial&gt;/ (and in "
                f"<code>tuner dashboard</code>).")
-    head = ["#", "state", "score", *params, "time", "reason"]
+    head = ["#", "state", *objectives, *metrics, *(["feasible"] if constrained else []),
+            *params, "time", "reason"]
     body = []
     classes = []
     if len(rows) > TABLE_ROWS:  # a page of 10,000 rows helps nobody: the best, and where the rest are
-        sign = -1 if study.direction.name == "MAXIMIZE" else 1
-        scored = sorted((r for r in rows if r["value"] is not None),
-                        key=lambda r: sign * r["value"])
+        sign = -1 if directions_of(study)[0] == "maximize" else 1
+
+        def first(r: dict[str, Any]) -> Any:
+            return (r["values"] or [r["value"]])[0]
+
+        scored = sorted((r for r in rows if first(r) is not None), key=lambda r: sign * first(r))
         why += _note(f"The {TABLE_ROWS:,} best of {len(rows):,} trials, best first: all of them "
                      f"are in `tuner trials --json` and the SQL view "
                      f"{view_name(study.study_name)}.")
         rows = scored[:TABLE_ROWS]
     for r in rows:
         secs = f"{r['seconds']:.1f}s" if r["seconds"] is not None else "-"
-        body.append([str(r["number"]), r["state"], _fmt(r["value"]),
+        values = r["values"] if r["values"] is not None else [r["value"]]
+        values = values + [None] * (len(objectives) - len(values))
+        kept = [] if not constrained else [
+            "-" if r["feasible"] is None else "yes" if r["feasible"] else
+            "no: " + ", ".join(k for k, ok in (r["constraints"] or {}).items() if not ok)]
+        body.append([str(r["number"]), r["state"], *(_fmt(v) for v in values),
+                     *(_metric(r["metrics"], m) for m in metrics), *kept,
                      *(_fmt(r["params"].get(p)) for p in params), secs, r["reason"] or ""])
-        is_best = best is not None and r["number"] == best["number"]
-        classes.append("best" if is_best else r["state"])
-    text_cols = {1, len(head) - 1}
+        is_best = best is not None and (r["number"] == best["number"] or r["number"] in front)
+        classes.append("best" if is_best else "infeasible" if r["feasible"] is False
+                       else r["state"])
+    text_cols = {1, len(head) - 1} | ({2 + len(objectives) + len(metrics)} if constrained
+                                      else set())
     return why + _table(head, body, text_cols=text_cols, row_classes=classes)
 
 
