@@ -8,7 +8,6 @@ import json
 import textwrap
 
 import optuna
-import pytest
 
 from tuner.attrs import (BASELINE, CONSTRAINTS, CONSTRAINTS_OF, METRICS, OBJECTIVES, PROGRESS,
                          PRUNED_AT, REASON)
@@ -159,7 +158,7 @@ def test_best_trials_and_report_show_front_and_constraints(tmp_path, run_cli, ca
         "#", "state", "score", "p99_ms", "peak_memory", "cpu_seconds", "feasible", "x", "time",
         "reason"]
     row = next(line for line in out.splitlines() if line.startswith("│ 3 "))
-    assert [c.strip() for c in row.split("│")[1:-2]] == [
+    assert [c.strip() for c in row.split("│")[1:-3]] == [
         "3", "COMPLETE", "6", "60", "6.0 MiB", "0.50s", "no: p99_ms <= 50", "6"]
     assert run_cli("report", "-o", "r.html") == 0
     page = (tmp_path / "r.html").read_text()
