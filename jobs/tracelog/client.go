@@ -38,8 +38,9 @@ type client struct {
 	knownSet map[string]bool
 	since    int64 // atomic: length of the backend's id list already learned
 
-	sent     int64 // atomic: span lines sent
-	requests int64 // atomic
+	sent     int64     // atomic: span lines sent
+	requests int64     // atomic
+	latency  latencies // each request's round trip to the backend
 
 	firstByte sync.Once
 	t0        time.Time // when the first data arrived
@@ -84,6 +85,7 @@ func (c *client) knownFrom(i int) []string {
 // a first line with the backend's list length, then one id per line.
 func (c *client) post(path string, body []byte) error {
 	u := fmt.Sprintf("http://%s%s?client=%s&since=%d", c.cfg.backendAddr, path, c.name, atomic.LoadInt64(&c.since))
+	sentAt := time.Now()
 	resp, err := do(c.cfg.peerWait, func() (*http.Request, error) {
 		return http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
 	})
@@ -91,6 +93,7 @@ func (c *client) post(path string, body []byte) error {
 		return err
 	}
 	defer resp.Body.Close()
+	defer func() { c.latency.add(time.Since(sentAt)) }() // until the answer is read
 	sc := bufio.NewScanner(resp.Body)
 	if !sc.Scan() {
 		return fmt.Errorf("%s: empty answer", path)
@@ -288,5 +291,6 @@ func runClient(cfg config, name string) error {
 	resp.Body.Close()
 	log.Printf("parsed in %.3fs, done in %.3fs: sent %d spans of %d erroneous traces in %d requests",
 		tParsed.Seconds(), time.Since(c.t0).Seconds(), c.sent, len(c.known), c.requests)
+	fmt.Println(c.latency.line())
 	return nil
 }

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// progressLine is what score prints while a run goes: the share of the data
+// served so far, the throughput since the first byte, and the time the whole
+// run is heading for at that pace (what tuner's pruner compares, as
+// objective.progress; worded so that it never matches the score's "total").
+func progressLine(served, total int64, elapsed time.Duration) string {
+	secs := elapsed.Seconds()
+	frac := float64(served) / float64(total)
+	mbps := float64(served) / (1 << 20) / secs
+	return fmt.Sprintf("progress %.0f%% served, %.1f MB/s, projected %.3fs",
+		100*frac, mbps, secs/frac)
+}
+
+// latencies keeps every request's round trip, for the percentiles printed at
+// the end (a few thousand requests at most).
+type latencies struct {
+	mu sync.Mutex
+	ds []time.Duration
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	l.ds = append(l.ds, d)
+	l.mu.Unlock()
+}
+
+// percentile is the nearest-rank q-th percentile (0 < q <= 100); 0 when empty.
+func (l *latencies) percentile(q float64) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), l.ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	rank := int(q/100*float64(len(s))+0.999999) - 1
+	if rank < 0 {
+		rank = 0
+	}
+	if rank >= len(s) {
+		rank = len(s) - 1
+	}
+	return s[rank]
+}
+
+func (l *latencies) line() string {
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	l.mu.Lock()
+	n := len(l.ds)
+	l.mu.Unlock()
+	return fmt.Sprintf("request latency p50 %.2fms p99 %.2fms over %d requests",
+		ms(l.percentile(50)), ms(l.percentile(99)), n)
+}
