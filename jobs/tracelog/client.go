@@ -41,6 +41,9 @@ type client struct {
 	sent     int64     // atomic: span lines sent
 	requests int64     // atomic
 	latency  latencies // each request's round trip to the backend
+	parsed   int64     // atomic: bytes of the half parsed so far
+	size     int64     // atomic: bytes of the half, as the parts' answers announce them
+	parts    int64     // atomic: parts whose answer has arrived
 
 	firstByte sync.Once
 	t0        time.Time // when the first data arrived
@@ -202,6 +205,8 @@ func (w *worker) parse() error {
 	}
 	defer resp.Body.Close()
 	w.c.firstByte.Do(func() { w.c.t0 = time.Now() })
+	atomic.AddInt64(&w.c.size, resp.ContentLength)
+	atomic.AddInt64(&w.c.parts, 1)
 	var carry []byte
 	n := 0
 	for {
@@ -231,6 +236,7 @@ func (w *worker) parse() error {
 				w.catchUp()
 			}
 		}
+		atomic.AddInt64(&w.c.parsed, int64(last))
 		if eof {
 			return nil
 		}
@@ -244,6 +250,24 @@ func runClient(cfg config, name string) error {
 		c.half = 2
 	}
 	workers := make([]*worker, cfg.numChunk)
+	stop := make(chan struct{})
+	printing := make(chan struct{})
+	go func() { // throughput as the parse goes
+		defer close(printing)
+		tick := time.NewTicker(progressEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				n, size := atomic.LoadInt64(&c.parsed), atomic.LoadInt64(&c.size)
+				if n > 0 && atomic.LoadInt64(&c.parts) == int64(cfg.numChunk) && size > 0 {
+					fmt.Println(progressLine(n, size, time.Since(c.t0)))
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	for k := range workers {
 		workers[k] = newWorker(c, k)
@@ -256,6 +280,8 @@ func runClient(cfg config, name string) error {
 		}(workers[k])
 	}
 	wg.Wait()
+	close(stop)
+	<-printing
 	if err := c.failure(); err != nil {
 		return err
 	}

@@ -7,15 +7,18 @@ import (
 	"time"
 )
 
-// progressLine is what score prints while a run goes: the share of the data
-// served so far, the throughput since the first byte, and the time the whole
-// run is heading for at that pace (what tuner's pruner compares, as
-// objective.progress; worded so that it never matches the score's "total").
-func progressLine(served, total int64, elapsed time.Duration) string {
+// progressEvery is how often a client prints a progress line while it parses.
+const progressEvery = 100 * time.Millisecond
+
+// progressLine is what a client prints while it parses: the share of its half
+// parsed so far, its throughput since the first byte, and the time its parse
+// is heading for at that pace (what tuner's pruner compares, as
+// objective.progress; worded so that it never matches score's "total").
+func progressLine(parsed, total int64, elapsed time.Duration) string {
 	secs := elapsed.Seconds()
-	frac := float64(served) / float64(total)
-	mbps := float64(served) / (1 << 20) / secs
-	return fmt.Sprintf("progress %.0f%% served, %.1f MB/s, projected %.3fs",
+	frac := float64(parsed) / float64(total)
+	mbps := float64(parsed) / (1 << 20) / secs
+	return fmt.Sprintf("progress %.0f%% parsed, %.1f MB/s, projected %.3fs",
 		100*frac, mbps, secs/frac)
 }
 

@@ -7,7 +7,7 @@ import (
 
 func TestProgressLine(t *testing.T) {
 	got := progressLine(25<<20, 100<<20, 500*time.Millisecond)
-	want := "progress 25% served, 50.0 MB/s, projected 2.000s"
+	want := "progress 25% parsed, 50.0 MB/s, projected 2.000s"
 	if got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}

@@ -15,12 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
-
-// progressEvery is how often score prints a progress line while a run goes.
-const progressEvery = 100 * time.Millisecond
 
 // scoreTimeout bounds a run whose result never comes (the tuner's own
 // timeout normally kills the trial first).
@@ -43,8 +39,6 @@ func runScore(cfg config) error {
 		startOnce sync.Once
 		start     time.Time
 		results   = make(chan result, 1)
-		served    int64 // atomic: bytes of data sent to the clients
-		started   = make(chan struct{})
 	)
 	mux := http.NewServeMux()
 	// GET /data/{1,2}?part=k&parts=n serves part k of n of a half, cut on line boundaries.
@@ -58,27 +52,16 @@ func runScore(cfg config) error {
 		}
 		// Clients connect while the data is generated and all start together.
 		<-ready
-		startOnce.Do(func() { start = time.Now(); close(started) })
+		startOnce.Do(func() { start = time.Now() })
 		data := ds.halves[half-1]
 		a, b := partRange(data, k, n)
 		w.Header().Set("Content-Length", strconv.Itoa(b-a))
-		// In blocks, so that the bytes served count up as the clients read them.
-		for a < b {
-			end := a + readBlock
-			if end > b {
-				end = b
-			}
-			if _, err := w.Write(data[a:end]); err != nil {
-				return
-			}
-			atomic.AddInt64(&served, int64(end-a))
-			a = end
-		}
+		w.Write(data[a:b])
 	})
 	// POST /result: "traceId checksum" lines from the backend.
 	mux.HandleFunc("/result", func(w http.ResponseWriter, r *http.Request) {
 		var elapsed time.Duration
-		startOnce.Do(func() { start = time.Now(); close(started) }) // no data served: a bogus but non-fast run
+		startOnce.Do(func() { start = time.Now() }) // no data served: a bogus but non-fast run
 		elapsed = time.Since(start)
 		answer, err := readAnswer(r.Body)
 		select {
@@ -101,28 +84,6 @@ func runScore(cfg config) error {
 	// housekeeping is not the system under test, and it adds noise to every run.
 	debug.FreeOSMemory()
 	close(ready)
-	total := int64(len(ds.halves[0]) + len(ds.halves[1]))
-	printing := make(chan struct{})
-	go func() { // throughput as the run goes
-		defer close(printing)
-		select {
-		case <-started:
-		case <-ctx.Done():
-			return
-		}
-		tick := time.NewTicker(progressEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-tick.C:
-				if n := atomic.LoadInt64(&served); n > 0 {
-					fmt.Println(progressLine(n, total, time.Since(start)))
-				}
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
 
 	var res result
 	select {
@@ -140,10 +101,9 @@ func runScore(cfg config) error {
 		fmt.Println("wrong answer:", err)
 		return fmt.Errorf("wrong answer: %v", err)
 	}
-	cancel() // no more progress lines: the last line is the score's
-	<-printing
 	secs := strconv.FormatFloat(res.elapsed.Seconds(), 'f', 3, 64)
 	log.Printf("correct: %d erroneous traces", len(ds.expected))
+	total := len(ds.halves[0]) + len(ds.halves[1])
 	fmt.Printf("throughput %.1f MB/s\n", float64(total)/(1<<20)/res.elapsed.Seconds())
 	fmt.Printf("total %ss\n", secs)
 	if cfg.outDir != "" {

@@ -39,13 +39,24 @@ def error(text: str) -> str:
 
 def test_a_job_with_metrics_objectives_and_constraints_loads():
     j = job(JOB)
-    assert j.objective.progress == "rate ([0-9.]+)"
+    assert (j.objective.progress.regex, j.objective.progress.container) == \
+        ("rate ([0-9.]+)", "main")
     assert j.metrics["p99_ms"].container == "main"  # the objective's container by default
     g = goals_of(j)
     assert g.names == ("score", "p99_ms") and g.directions == ("maximize", "minimize")
     assert g.multi and g.needed == {"p99_ms", "peak_memory", "cpu_seconds.main"}
     assert [(c.name, c.op, c.bound) for c in g.constraints] == [
         ("p99_ms", "<=", 20), ("peak_memory", "<=", 1024**3), ("cpu_seconds.main", "<", 30)]
+
+
+def test_progress_may_come_from_another_container():
+    text = JOB.replace("progress: 'rate ([0-9.]+)'}", "progress: {container: side, regex: 'r (.+)'}}")
+    text = text.replace("{main: {image: x, output: /out}}", "{main: {image: x, output: /out}, side: {image: y}}")
+    assert job(text).objective.progress.container == "side"
+    assert "objective.progress.container: no container named 'sde'; did you mean 'side'?" in \
+        error(text.replace("container: side", "container: sde"))
+    assert "objective.progress.regx: unknown key 'regx'; did you mean 'regex'?" in \
+        error(text.replace("regex: 'r (.+)'", "regx: 'r (.+)'"))
 
 
 def test_without_objectives_the_score_is_the_one_objective():

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import JobError, JobErrors
-from .model import DEFAULT_SCORE_REGEX, Job
+from .model import DEFAULT_SCORE_REGEX, Job, Progress
 
 Path_ = tuple[Any, ...]
 
@@ -427,7 +427,13 @@ def _resolve(job: Job, source: str) -> Job:
             file = "score.txt"
         else:
             regex = DEFAULT_SCORE_REGEX
-    objective = obj.model_copy(update={"container": container, "regex": regex, "file": file})
+    progress = obj.progress
+    if isinstance(progress, str):
+        progress = Progress(regex=progress, container=container)
+    elif progress is not None and progress.container is None:
+        progress = progress.model_copy(update={"container": container})
+    objective = obj.model_copy(update={"container": container, "regex": regex, "file": file,
+                                       "progress": progress})
     metrics = {m: (metric if metric.container is not None
                    else metric.model_copy(update={"container": container}))
                for m, metric in job.metrics.items()}
@@ -501,6 +507,9 @@ def _goal_checks(job: Job, err: Any, unknown: Any):
         elif m.file is not None and not containers[m.container].output:
             yield err(path + ("file",), f"container '{m.container}' has no output: directory "
                                         f"to write {m.file} into; add output: /out to it")
+    progress = job.objective.progress
+    if progress is not None and progress.container not in containers:
+        yield unknown(("objective", "progress", "container"), progress.container)
     units = metric_units(job)
     seen = set()
     for i, goal in enumerate(job.objectives or []):

@@ -260,6 +260,18 @@ class Spec(_Model):
     network: StrictBool | None = None  # None: a private network only when there are 2+ containers
 
 
+class Progress(_Model):
+    """Intermediate values a running container prints (group 1 of each match)."""
+
+    regex: Annotated[str, Field(min_length=1)]
+    container: str | None = None  # default: the objective's container
+
+    @model_validator(mode="after")
+    def _compiles(self) -> "Progress":
+        _check_regex(self.regex, "regex")
+        return self
+
+
 class Objective(_Model):
     direction: Literal["minimize", "maximize"] = "minimize"
     container: str | None = None
@@ -268,15 +280,17 @@ class Objective(_Model):
     # A trial measures its configuration on every workload value; this makes one number.
     aggregate: Literal["sum", "mean", "geomean-ratio-to-baseline"] = "sum"
     # Intermediate values in the container's log while it runs (group 1): what a pruner
-    # compares against earlier trials at the same step.
-    progress: str | None = None
+    # compares against earlier trials at the same step. A regex (in the objective's
+    # container), or {container, regex}.
+    progress: str | Progress | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> "Objective":
         if self.regex is not None and self.file is not None:
             raise ValueError("give either regex or file, not both")
         _check_regex(self.regex, "regex")
-        _check_regex(self.progress, "progress")
+        if isinstance(self.progress, str):
+            _check_regex(self.progress, "progress")
         if self.file is not None and (self.file.startswith("/") or ".." in self.file.split("/")):
             raise ValueError("file must be a path inside the container's output directory")
         return self

@@ -70,11 +70,10 @@ class ProgressFollower:
 
 def follow_progress(api: Any, ids: dict[str, str], job: Any, ctx: Any
                     ) -> ProgressFollower | None:
-    """A follower on the objective's container when the job prints progress and the trial
+    """A follower on the container that prints progress (objective.progress) when the trial
     takes it; None otherwise."""
-    regex = job.objective.progress
-    name = job.objective.container
-    if regex is None or ctx.on_progress is None or name not in ids:
+    progress = job.objective.progress
+    if progress is None or ctx.on_progress is None or progress.container not in ids:
         return None
 
     def stop_trial() -> None:
@@ -84,4 +83,5 @@ def follow_progress(api: Any, ids: dict[str, str], job: Any, ctx: Any
             except Exception:  # already ended
                 pass
 
-    return ProgressFollower(api, ids[name], regex, ctx.on_progress, stop_trial)
+    return ProgressFollower(api, ids[progress.container], progress.regex, ctx.on_progress,
+                            stop_trial)
