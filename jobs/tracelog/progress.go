@@ -8,7 +8,7 @@ import (
 )
 
 // progressEvery is how often a client prints a progress line while it parses.
-const progressEvery = 100 * time.Millisecond
+const progressEvery = 50 * time.Millisecond
 
 // progressLine is what a client prints while it parses: the share of its half
 // parsed so far, its throughput since the first byte, and the time its parse
