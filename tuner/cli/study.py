@@ -42,7 +42,10 @@ def validate(job: str, as_json: bool) -> None:
                "grid_size_log10": None if size is None else round(math.log10(max(size, 1)), 3),
                "containers": list(spec.containers),
                "until": spec.until, "timeout": spec.timeout,
-               "objective": v.job.objective.model_dump()})
+               "objective": v.job.objective.model_dump(),
+               "metrics": {k: m.model_dump() for k, m in v.job.metrics.items()},
+               "objectives": [g.model_dump() for g in v.job.objectives or []] or None,
+               "constraints": list(v.job.constraints)})
         return
     from rich.markup import escape
     from rich.table import Table
@@ -61,8 +64,21 @@ def validate(job: str, as_json: bool) -> None:
     obj = v.job.objective
     source = f"regex {obj.regex!r}" if obj.regex else f"file {obj.file}"
     con.print(f"[bold]{escape(_printable(v.job.source))}[/] is valid: study "
-              f"[bold]{escape(_printable(str(v.job.name)))}[/], {obj.direction} the score from "
-              f"{escape(_printable(str(obj.container)))} ({escape(_printable(source))})")
+              f"[bold]{escape(_printable(str(v.job.name)))}[/], "
+              + (f"{obj.direction} the score from " if not v.job.objectives else "the score from ")
+              + f"{escape(_printable(str(obj.container)))} ({escape(_printable(source))})")
+    for name, m in v.job.metrics.items():
+        where = f"regex {m.regex!r}" if m.regex else f"file {m.file}"
+        con.print(text(f"metric {name}: from {m.container} ({where})"))
+    if v.job.objectives:
+        con.print(text("objectives (Pareto front): " if len(v.job.objectives) > 1 else
+                       "objective: ")
+                  + text(", ".join(f"{g.direction} {g.name}" for g in v.job.objectives)))
+    if v.job.constraints:
+        con.print(text(f"constraints: {'; '.join(v.job.constraints)}"))
+    if obj.progress is not None:
+        con.print(text(f"progress: regex {obj.progress.regex!r} in {obj.progress.container}'s "
+                       f"log while it runs (trials clearly worse at the same step are pruned)"))
     con.print("[bold]parameters[/]")
     t = Table()
     for col in ("name", "env", "kind", "values", "count", "default"):
@@ -208,7 +224,8 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
         _print_front(con, best, caption)
         return
     base = best.get("baseline")
-    con.print(f"[bold]best:[/] trial {best['number']}, score [bold]{_fmt(best['value'])}[/]"
+    label = (best.get("objectives") or [{"name": "score"}])[0]["name"]
+    con.print(f"[bold]best:[/] trial {best['number']}, {label} [bold]{_fmt(best['value'])}[/]"
               + (f"  ({caption})" if caption else ""))
     t = Table()
     t.add_column("parameter")
@@ -221,14 +238,16 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
                   _fmt(v, units.get(k)))
     if base:
         t.add_section()
-        t.add_row("score", _fmt(base["value"]), _fmt(best["value"]))
+        t.add_row(label, _fmt(base["value"]), _fmt(best["value"]))
     for name in _shown_metrics(best):
+        if name == label:
+            continue
         t.add_row(name, *([_metric(base, name)] if base else []), _metric(best, name))
     con.print(t)
     _print_feasibility(con, best)
     if best.get("change_vs_baseline") is not None:
-        con.print(f"the best configuration's score is {100 * best['change_vs_baseline']:+.1f}% "
-                  f"against the default's")
+        con.print(f"the best configuration's {label} is "
+                  f"{100 * best['change_vs_baseline']:+.1f}% against the default's")
     drift = best.get("baseline_drift")
     if drift and best.get("drift") is not None:
         values = ", ".join(_fmt(d["value"]) for d in drift)
@@ -245,8 +264,11 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
 
 
 def _shown_metrics(best: dict[str, Any]) -> list[str]:
-    """The metrics worth a row: the job's own and the trial's totals (not per container)."""
-    return [n for n in (best.get("metrics") or {}) if n != "score" and "." not in n]
+    """The metrics worth a row: the job's own and the trial's totals (not per container); the
+    score too when an objective is not the score."""
+    named = [o["name"] for o in best.get("objectives") or []]
+    return [n for n in (best.get("metrics") or {})
+            if "." not in n and (n != "score" or "score" not in named and named)]
 
 
 def _metric(row: dict[str, Any] | None, name: str) -> str:

@@ -71,6 +71,7 @@ def best_of(study: "optuna.Study") -> dict[str, Any] | None:
                            "params": dict(t.params)}
     if multi:
         out["values"] = list(t.values)
+    if multi or study.user_attrs.get(OBJECTIVES):
         out["objectives"] = objectives_of(study)
     if t.user_attrs.get(METRICS):
         out["metrics"] = t.user_attrs[METRICS]

@@ -168,17 +168,18 @@ def _best_section(study: "optuna.Study") -> str:
     rows = [[_e(k)] + ([_e(_fmt(base["params"].get(k), units.get(k)))] if base else [])
             + [_e(_fmt(v, units.get(k)))]
             for k, v in best["params"].items()]
-    rows.append(["<b>score</b>"] + ([_e(_fmt(base["value"]))] if base else [])
+    label = objectives_of(study)[0]["name"]
+    rows.append([f"<b>{_e(label)}</b>"] + ([_e(_fmt(base["value"]))] if base else [])
                 + [f"<b>{_e(_fmt(best['value']))}</b>"])
     for name in (best.get("metrics") or {}):
-        if name != "score" and "." not in name:
+        if name != label and "." not in name and (name != "score" or label != "score"):
             rows.append([_e(name)] + ([_e(_metric((base or {}).get("metrics"), name))]
                                       if base else [])
                         + [_e(_metric(best["metrics"], name))])
     text = ""
     if best.get("change_vs_baseline") is not None:
-        text = (f"<p>The best configuration's score is {100 * best['change_vs_baseline']:+.1f}% "
-                f"against the default's.</p>")
+        text = (f"<p>The best configuration's {_e(label)} is "
+                f"{100 * best['change_vs_baseline']:+.1f}% against the default's.</p>")
     elif not base:
         text = _note("the default configuration was not measured (no trial is marked baseline)")
     return why + _table(head, rows, raw=True) + text + _feasibility(best) + \
