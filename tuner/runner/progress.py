@@ -60,9 +60,18 @@ class ProgressFollower:
                 return
 
     def finish(self, timeout: float = 2.0) -> None:
-        """Wait for the lines still in flight (the container has ended), then stop."""
-        self._thread.join(timeout)
+        """Take the lines still in flight, then stop. The stream ends soon after the container
+        does; one that still runs (it lingers past the trial's end) is not waited for."""
+        self._thread.join(0.2)
+        if self._thread.is_alive() and not self._running():
+            self._thread.join(timeout)
         self._done.set()
+
+    def _running(self) -> bool:
+        try:
+            return bool(self._api.inspect_container(self._cid)["State"].get("Running"))
+        except Exception:
+            return False
 
     def close(self) -> None:
         self._done.set()
