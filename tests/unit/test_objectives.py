@@ -100,6 +100,29 @@ def test_metrics_are_recorded_and_constraints_decide_the_best(tmp_path):
     assert [r["feasible"] for r in rows] == [True, True, True, False, False, False]
 
 
+def test_a_constrained_study_in_best_and_the_report(tmp_path, run_cli, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    study_for(JOB + "constraints: ['p99_ms <= 40', 'peak_memory <= 3m']\n", FakeRunner(),
+              tmp_path)
+    assert run_cli("best") == 0
+    out = capsys.readouterr().out
+    assert "best: trial 2, score 3" in out
+    assert ("constraints: p99_ms <= 40; peak_memory <= 3m: 3 complete trial(s) kept them, 3 did "
+            "not (infeasible); only a feasible one is named best") in out
+    assert run_cli("report", "-o", "r.html") == 0
+    page = (tmp_path / "r.html").read_text()
+    assert "3 infeasible" in page and "<b>3 did not (infeasible)</b>" in page
+    assert "no: peak_memory &lt;= 3m" in page
+    assert "one objective: the best above is the answer" in page
+
+
+def test_best_says_when_no_trial_kept_the_constraints(tmp_path, run_cli, capsys):
+    study_for(JOB + "constraints: ['p99_ms <= 5']\n", FakeRunner(), tmp_path, points=(1, 2))
+    assert run_cli("best") == 2
+    err = capsys.readouterr().err
+    assert "none of its 2 complete trial(s) kept the constraints (p99_ms <= 5)" in err
+
+
 def test_a_builtin_metric_the_engine_did_not_give_fails_only_when_needed(tmp_path):
     study = study_for(JOB, FakeRunner(memory=False), tmp_path, points=(1,))
     assert study.trials[0].state.name == "COMPLETE"
