@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // batcher collects span lines into batches of size lines and hands a request
@@ -20,11 +21,13 @@ type batcher struct {
 	size, perReq int
 	send         func(body []byte)
 
-	ids     []string // reported with the next request
-	body    []byte   // closed batches of the pending request
-	batch   []byte   // lines of the open batch
-	lines   int      // lines in the open batch
-	batches int      // closed batches in body
+	ids     []string  // reported with the next request
+	body    []byte    // closed batches of the pending request
+	batch   []byte    // lines of the open batch
+	lines   int       // lines in the open batch
+	batches int       // closed batches in body
+	first   time.Time // when the oldest line of the pending request was added
+	sending time.Time // first of the request being sent: its lines waited since
 }
 
 func newBatcher(size, perReq int, send func([]byte)) *batcher {
@@ -32,6 +35,9 @@ func newBatcher(size, perReq int, send func([]byte)) *batcher {
 }
 
 func (b *batcher) add(line []byte) {
+	if b.first.IsZero() {
+		b.first = time.Now()
+	}
 	b.batch = append(append(b.batch, line...), '\n')
 	b.lines++
 	if b.lines == b.size {
@@ -82,6 +88,7 @@ func (b *batcher) emit() {
 	// The body now belongs to the sender; start a new one.
 	b.body = make([]byte, 0, cap(b.body))
 	b.batches = 0
+	b.sending, b.first = b.first, time.Time{}
 	b.send(req)
 }
 

@@ -40,7 +40,7 @@ type client struct {
 
 	sent     int64     // atomic: span lines sent
 	requests int64     // atomic
-	latency  latencies // each request's round trip to the backend
+	latency  latencies // per request: from its oldest line's batching to b's answer
 	parsed   int64     // atomic: bytes of the half parsed so far
 	size     int64     // atomic: bytes of the half, as the parts' answers announce them
 	parts    int64     // atomic: parts whose answer has arrived
@@ -88,7 +88,6 @@ func (c *client) knownFrom(i int) []string {
 // a first line with the backend's list length, then one id per line.
 func (c *client) post(path string, body []byte) error {
 	u := fmt.Sprintf("http://%s%s?client=%s&since=%d", c.cfg.backendAddr, path, c.name, atomic.LoadInt64(&c.since))
-	sentAt := time.Now()
 	resp, err := do(c.cfg.peerWait, func() (*http.Request, error) {
 		return http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
 	})
@@ -96,7 +95,6 @@ func (c *client) post(path string, body []byte) error {
 		return err
 	}
 	defer resp.Body.Close()
-	defer func() { c.latency.add(time.Since(sentAt)) }() // until the answer is read
 	sc := bufio.NewScanner(resp.Body)
 	if !sc.Scan() {
 		return fmt.Errorf("%s: empty answer", path)
@@ -144,6 +142,11 @@ func newWorker(c *client, part int) *worker {
 			c.fail(fmt.Errorf("part %d: send spans: %v", part, err))
 		}
 		atomic.AddInt64(&c.requests, 1)
+		// Delivery latency: batching makes a span wait for its batch to fill, then for
+		// the request; bigger batches mean fewer requests and longer waits.
+		if !w.out.sending.IsZero() {
+			c.latency.add(time.Since(w.out.sending))
+		}
 	})
 	return w
 }

@@ -22,8 +22,9 @@ func progressLine(parsed, total int64, elapsed time.Duration) string {
 		100*frac, mbps, secs/frac)
 }
 
-// latencies keeps every request's round trip, for the percentiles printed at
-// the end (a few thousand requests at most).
+// latencies keeps every request's delivery latency (from the batching of its
+// oldest span to the backend's answer), for the percentiles printed at the end
+// (a few thousand requests at most).
 type latencies struct {
 	mu sync.Mutex
 	ds []time.Duration
@@ -59,6 +60,6 @@ func (l *latencies) line() string {
 	l.mu.Lock()
 	n := len(l.ds)
 	l.mu.Unlock()
-	return fmt.Sprintf("request latency p50 %.2fms p99 %.2fms over %d requests",
+	return fmt.Sprintf("delivery latency p50 %.2fms p99 %.2fms over %d requests",
 		ms(l.percentile(50)), ms(l.percentile(99)), n)
 }

@@ -26,7 +26,7 @@ func TestPercentiles(t *testing.T) {
 			t.Errorf("p%v = %v, want %v", q, got, want*time.Millisecond)
 		}
 	}
-	if got := l.line(); got != "request latency p50 50.00ms p99 99.00ms over 100 requests" {
+	if got := l.line(); got != "delivery latency p50 50.00ms p99 99.00ms over 100 requests" {
 		t.Errorf("line = %q", got)
 	}
 }
