@@ -223,3 +223,20 @@ def test_without_prune_every_trial_runs_to_its_end(tmp_path):
                       points=(1, 5, 6, 5, 6, 6, 2))
     assert all(t.state.name == "COMPLETE" for t in study.trials) and runner.stopped == []
     assert study.trials[-1].intermediate_values == {i: 2 for i in range(5)}
+
+
+def test_confirmation_re_runs_front_members(tmp_path):
+    from tuner.attrs import CONFIRM, CONFIRMED
+    from tuner.optimize import confirm_top
+
+    job = parse_job(textwrap.dedent(TWO), "job.yaml")
+    space = Space(job)
+    fn = make_trial_function(job, space, FakeRunner(), "goals", tmp_path / "results",
+                             Plan(workloads=space.workload_points()))
+    study = study_for(TWO, FakeRunner(), tmp_path, points=(2, 1, 3, 6))
+    confirm_top(study, space, fn, top=2, runs=2, seed=1)
+    confirmed = [t for t in study.trials if t.user_attrs.get(CONFIRM)]
+    # The top two of the front on the first objective (x=3, x=2; x=6 is infeasible), and the
+    # job's default (x=1): 3 configurations x 2 rounds.
+    assert sorted(t.params["x"] for t in confirmed) == [1, 1, 2, 2, 3, 3]
+    assert study.user_attrs[CONFIRMED]["winner"]["params"] == {"x": 3}
