@@ -1,6 +1,6 @@
 """Metrics, constraints, several objectives and pruning through the trial executor with a
 fake runner, and what best, trials and the report make of the study (SQLite, no Docker; the
-real runner is tested in tests/integration/test_goals.py)."""
+real runner is tested in tests/integration/test_pruning_and_fronts.py)."""
 
 from __future__ import annotations
 
