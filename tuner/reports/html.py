@@ -118,7 +118,7 @@ def render(study: "optuna.Study") -> str:
         "effects": _effects_section(view, order),
         "slices": sample + _slices_section(plots, order),
         "contour": sample + _contour_section(plots, order),
-        "parallel": _parallel_section(*_fewer(study, plots, sampled_from), order),
+        "parallel": _parallel_section(*_fewer(view, plots, sampled_from), order),
         "trials": _trials_section(study),
         "profiles": _profiles_section(study),
     }
