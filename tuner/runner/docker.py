@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import signal
 import socket
 import threading
@@ -40,6 +41,8 @@ class DockerRunner:
         self.network: str | None = None
         self.cgroups = False  # peak memory and CPU time from a cgroup per container (exact)
         self._api: Any = None
+        self._removing: "queue.Queue[tuple[str, str] | None] | None" = None
+        self._remover: threading.Thread | None = None
         # Who made a container: so a later run on this host can tell a dead worker's leftovers.
         self.owner = {"tuner.host": socket.gethostname(), "tuner.pid": str(os.getpid())}
 
@@ -58,6 +61,7 @@ class DockerRunner:
     def close(self) -> None:
         if self._api is None:
             return
+        self._drain()  # the network goes only once no container is on it
         if self.network:
             with _quiet():
                 self._api.remove_network(self.network)
@@ -139,6 +143,7 @@ class DockerRunner:
         api = self._api
         specs = [container_spec(self.job, n, ctx, self.network) for n in self.job.spec.containers]
         ids: dict[str, str] = {}
+        ended = False  # every container ran to its end (or was killed) and was read
         samplers: dict[str, StatsSampler] = {}
         collectors: dict[str, PprofCollector] = {}
         follower = None
@@ -189,6 +194,7 @@ class DockerRunner:
                     trial.profiles[(name, "cpu")] = list(collector.cpu)
                 if collector.heap is not None:
                     trial.profiles[(name, "heap")] = [collector.heap]
+            ended = True
             trial.containers = {s.name: self._finish(s.name, ids[s.name], samplers.get(s.name),
                                                      s.docker_name) for s in specs}
             return trial
@@ -198,12 +204,51 @@ class DockerRunner:
             for sampler in samplers.values():
                 sampler.stop()
             with _sigint_deferred():
-                for s in specs:
-                    if s.name in ids:
-                        with _quiet():
-                            api.remove_container(ids[s.name], force=True)
-                    if self.cgroups:
-                        cgroups.remove(s.docker_name)
+                made = [(ids[s.name], s.docker_name) for s in specs if s.name in ids]
+                if ended:
+                    self._remove_later(made)
+                else:  # a failure or Ctrl-C: gone before anything else happens
+                    for cid, docker_name in made:
+                        self._remove(cid, docker_name)
+
+    # --- removal --------------------------------------------------------------------------
+
+    def _remove(self, cid: str, docker_name: str) -> None:
+        with _quiet():
+            self._api.remove_container(cid, force=True)
+        if self.cgroups:
+            cgroups.remove(docker_name)  # after the container: its cgroup is inside
+
+    def _remove_later(self, made: list[tuple[str, str]]) -> None:
+        """Remove a finished trial's containers in a thread, while tuner records the trial
+        and asks for the next (5 ms of engine time a trial that the bookkeeping hides).
+        close() waits for them."""
+        if self._removing is None:
+            self._removing = queue.Queue()
+            self._remover = threading.Thread(target=self._removals, name="remove", daemon=True)
+            self._remover.start()
+        for item in made:
+            self._removing.put(item)
+
+    def _removals(self) -> None:
+        assert self._removing is not None
+        while True:
+            item = self._removing.get()
+            try:
+                if item is None:
+                    return
+                self._remove(*item)
+            except Exception:  # never let the thread die with containers queued
+                pass
+            finally:
+                self._removing.task_done()
+
+    def _drain(self) -> None:
+        """Wait until every container handed to the removal thread is gone."""
+        if self._removing is not None:
+            self._removing.put(None)
+            self._removing.join()
+            self._removing = self._remover = None
 
     def _address(self, cid: str) -> str:
         networks = self._api.inspect_container(cid)["NetworkSettings"]["Networks"]

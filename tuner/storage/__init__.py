@@ -295,6 +295,13 @@ def open_storage(url: str, heartbeat: bool = False) -> "optuna.storages.RDBStora
                   "grace_period": int(os.environ.get(GRACE_ENV, GRACE_SECONDS)),
                   "heartbeat_stale_trial_callback":
                       optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)}
+    local = sqlite_path(url)
+    if local is not None:
+        _from_template(local)
+        if _made_by_this_optuna(local):
+            # Optuna's tables are there and current: skip its checks (they load Alembic's
+            # 30 migration scripts), a tenth of a second of every start-up.
+            kwargs.update(skip_compatibility_check=True, skip_table_creation=True)
     try:
         return _create(_storage_class(), _with_password(url), engine_kwargs, kwargs)
     except ImportError as exc:
@@ -306,6 +313,62 @@ def open_storage(url: str, heartbeat: bool = False) -> "optuna.storages.RDBStora
             f"cannot open the study database {redact(url)}: {_first_line(exc)}",
             hint="check --storage / TUNER_STORAGE, that the server runs, and TUNER_DB_PASSWORD",
         ) from None
+
+
+TEMPLATE_ENV = "TUNER_CACHE"  # where the empty study database is kept (default ~/.cache/tuner)
+
+
+def _from_template(path: "Path") -> None:
+    """A new SQLite study database as a copy of an empty one Optuna made once (tables, schema
+    version, migration stamp): creating them is most of the cost of a first run's start-up.
+    Anything in the way (no cache, a race with another worker) leaves it to Optuna."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import optuna
+
+    if path.exists():
+        return
+    cache = Path(os.environ.get(TEMPLATE_ENV) or Path.home() / ".cache" / "tuner")
+    template = cache / f"optuna-{optuna.__version__}-empty.db"
+    try:
+        if not template.exists():
+            cache.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=cache, suffix=".db")
+            os.close(fd)
+            os.unlink(tmp)
+            optuna.storages.RDBStorage(f"sqlite:///{tmp}").engine.dispose()
+            os.replace(tmp, template)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            shutil.copyfile(template, tmp)
+            os.link(tmp, path)  # never over a database another worker made meanwhile
+        finally:
+            os.unlink(tmp)
+    except Exception:  # no cache, a full disk, a worker that linked first: Optuna makes it
+        return
+
+
+def _made_by_this_optuna(path: "Path") -> bool:
+    """Whether a SQLite study database has this Optuna version's tables and stamp."""
+    import sqlite3
+
+    import optuna
+
+    if not path.exists():
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            version = conn.execute("SELECT library_version FROM version_info").fetchone()
+            stamp = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    return bool(version and stamp and version[0] == optuna.__version__)
 
 
 def _create(cls: type, url: str, engine_kwargs: dict[str, Any], kwargs: dict[str, Any]) -> Any:
