@@ -331,14 +331,20 @@ def _from_template(path: "Path") -> None:
     if path.exists():
         return
     cache = Path(os.environ.get(TEMPLATE_ENV) or Path.home() / ".cache" / "tuner")
-    template = cache / f"optuna-{optuna.__version__}-empty.db"
+    from .tables import SCHEMA_VERSION
+
+    template = cache / f"optuna-{optuna.__version__}-tuner-{SCHEMA_VERSION}-empty.db"
     try:
         if not template.exists():
             cache.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=cache, suffix=".db")
             os.close(fd)
             os.unlink(tmp)
-            optuna.storages.RDBStorage(f"sqlite:///{tmp}").engine.dispose()
+            made = optuna.storages.RDBStorage(f"sqlite:///{tmp}")
+            from .tables import ensure_tables
+
+            ensure_tables(made.engine)  # tuner's own tables too
+            made.engine.dispose()
             os.replace(tmp, template)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         os.close(fd)
