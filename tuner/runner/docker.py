@@ -141,6 +141,9 @@ class DockerRunner:
         from requests.exceptions import RequestException
 
         api = self._api
+        # The last run's removals overlapped tuner's bookkeeping; a run of the same trial
+        # (a repeat, a workload) reuses its containers' names, so they must be gone now.
+        self._wait_removed()
         specs = [container_spec(self.job, n, ctx, self.network) for n in self.job.spec.containers]
         ids: dict[str, str] = {}
         ended = False  # every container ran to its end (or was killed) and was read
@@ -243,8 +246,12 @@ class DockerRunner:
             finally:
                 self._removing.task_done()
 
+    def _wait_removed(self) -> None:
+        if self._removing is not None:
+            self._removing.join()
+
     def _drain(self) -> None:
-        """Wait until every container handed to the removal thread is gone."""
+        """Wait until every container handed to the removal thread is gone; end the thread."""
         if self._removing is not None:
             self._removing.put(None)
             self._removing.join()
