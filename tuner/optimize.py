@@ -226,6 +226,9 @@ def _optimize_in_threads(study: "optuna.Study", objective: Any, total: int | Non
     import threading
 
     failure: list[BaseException] = []
+    # Not Thread.join: on Python 3.11 a join interrupted by Ctrl-C marks a live thread as
+    # stopped (the bpo-45274 fix); an Event's wait is safe to interrupt.
+    done = threading.Event()
 
     def drive() -> None:
         try:
@@ -233,13 +236,15 @@ def _optimize_in_threads(study: "optuna.Study", objective: Any, total: int | Non
                            catch=(TrialFailed,), gc_after_trial=False, n_jobs=n_jobs)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             failure.append(exc)
+        finally:
+            done.set()
 
     driver = threading.Thread(target=drive, name="tuner-trials", daemon=True)
     driver.start()
     interrupted = False
-    while driver.is_alive():
+    while not done.is_set():
         try:
-            driver.join(0.2)
+            done.wait(0.2)
         except KeyboardInterrupt:
             interrupted = True
             study._stop_flag = True  # Study.stop() may only be called from a trial's thread

@@ -240,12 +240,12 @@ class SwarmRunner:
 
     def _start_failure(self, cname: str, status: dict[str, Any]) -> str:
         err = status.get("Err") or status.get("Message") or status.get("State")
-        text = f"container {cname} could not start on node {self.node}: {err}"
         if "No such image" in str(err):
             image = self.job.spec.containers[cname].image
-            text += (f" (image '{image}', {self._images[cname][:19]}); load that image on "
-                     f"the node (tuner never pulls images)")
-        return text
+            return (f"container {cname} could not start on node {self.node}: it has no image "
+                    f"'{image}' ({self._images[cname][:19]}); load it there, e.g. `docker save "
+                    f"{image} | docker -H NODE load` (tuner never pulls images)")
+        return f"container {cname} could not start on node {self.node}: {err}"
 
     def _finish(self, cname: str, sid: str, task: dict[str, Any] | None,
                 running_since: float | None, warnings: list[str]) -> ContainerRun:
