@@ -86,8 +86,10 @@ class PrivateDockerd:
 
     def netns(self, *args: str) -> None:
         """A command in this engine's network namespace (ip addr, ip link ...)."""
-        subprocess.run(["nsenter", "-t", str(self.pid), "-n", *args], check=True,
-                       capture_output=True)
+        done = subprocess.run(["nsenter", "-t", str(self.pid), "-n", *args],
+                              capture_output=True, text=True)
+        if done.returncode:
+            raise AssertionError(f"{' '.join(args)}: {done.stderr.strip()}")
 
     def load(self, image: str) -> None:
         """An image of the machine's engine, carried over (no registry)."""
@@ -172,13 +174,15 @@ class Swarm:
         return self
 
     def _wire(self) -> None:
-        """One node: a dummy interface for its address. More: a bridge in the first node's
-        namespace, a veth pair from it to each other node."""
+        """One node: a veth pair inside its namespace, for an address (this kernel has no
+        dummy interfaces). More: a bridge in the first node's namespace, a veth pair from it
+        to each other node."""
         first = self.manager
         if self.size == 1:
-            first.netns("ip", "link", "add", "tsw0", "type", "dummy")
+            first.netns("ip", "link", "add", "tsw0", "type", "veth", "peer", "name", "tsw1")
             first.netns("ip", "addr", "add", f"{self.address(0)}/24", "dev", "tsw0")
             first.netns("ip", "link", "set", "tsw0", "up")
+            first.netns("ip", "link", "set", "tsw1", "up")
             return
         first.netns("ip", "link", "add", "tswbr", "type", "bridge")
         first.netns("ip", "addr", "add", f"{self.address(0)}/24", "dev", "tswbr")

@@ -286,7 +286,9 @@ class SwarmRunner:
     def _remove(self, services: dict[str, str], network: str | None,
                 configs: list[str]) -> None:
         """Services first (that kills their containers), then what they used, which the
-        manager may call "in use" for a moment after."""
+        manager may call "in use" for a moment after. A removed overlay network stays listed
+        until the tasks on it have stopped (their engines wait 2 s for gossip first): the
+        trial ends when it is gone, so the node's next trial does not overlap this one."""
         api = self._api
         for sid in services.values():
             with _quiet():
@@ -301,6 +303,12 @@ class SwarmRunner:
             pending = left
             if pending:
                 time.sleep(0.1)
+        while network and time.monotonic() < deadline:
+            with _quiet():
+                if not any(n.get("Name") == network
+                           for n in api.networks(filters={"name": [network]})):
+                    break
+            time.sleep(0.1)
 
 
 def _removed(api: Any, kind: str, ident: str) -> bool:
