@@ -245,6 +245,10 @@ class SwarmRunner:
             return (f"container {cname} could not start on node {self.node}: it has no image "
                     f"'{image}' ({self._images[cname][:19]}); load it there, e.g. `docker save "
                     f"{image} | docker -H NODE load` (tuner never pulls images)")
+        if "bind source path does not exist" in str(err):
+            return (f"container {cname} could not start on node {self.node}: {err}; its "
+                    f"output: folder is the results folder, which another node must have at "
+                    f"the same path (a shared filesystem such as NFS)")
         return f"container {cname} could not start on node {self.node}: {err}"
 
     def _finish(self, cname: str, sid: str, task: dict[str, Any] | None,
