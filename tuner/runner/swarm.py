@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InputError, JobError, TrialFailed, TunerError
+from ..errors import DockerUnavailable, InputError, JobError, TrialFailed, TunerError
 from ..job import Job
 from ..job.model import format_duration, format_size
 from .base import ContainerRun, TrialRun
@@ -140,6 +140,21 @@ class SwarmRunner:
     # --- one trial ----------------------------------------------------------------------
 
     def run(self, ctx: TrialContext) -> TrialRun:
+        from docker.errors import DockerException
+        from requests.exceptions import RequestException
+
+        try:
+            return self._run(ctx)
+        except (DockerException, RequestException) as exc:
+            try:
+                self._api.ping()
+            except (DockerException, RequestException):
+                raise DockerUnavailable(f"the swarm manager stopped answering during a trial: "
+                                        f"{_short(exc)}") from None
+            # The manager answers: the engine refused one call; this trial fails, not the study.
+            raise TrialFailed(f"the swarm refused a call: {_short(exc)}") from None
+
+    def _run(self, ctx: TrialContext) -> TrialRun:
         from docker.errors import APIError
 
         api, job = self._api, self.job
