@@ -131,16 +131,18 @@ spec:
   containers:
     main:
       image: {image}
-      command: [sh, -c, 'case $MODE in ok) echo 7 > /out/score.txt;; crash) echo boom >&2; exit 3;; hang) sleep 300;; oom) x=$(head -c 200000000 /dev/zero | tr "\\0" a);; esac']
+      command: [sh, -c, 'case $MODE in ok) cat /sys/fs/cgroup/cpu.max /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null; echo 7 > /out/score.txt;; crash) echo boom >&2; exit 3;; hang) sleep 300;; oom) x=$(head -c 200000000 /dev/zero | tr "\\0" a);; esac']
       output: /out
+      cpu: 0.5
       ram: 32m
   timeout: 6s
 """
 
 
 def test_failures_read_as_with_the_local_runner(swarm, busybox, tmp_path):
-    """Exit code and stderr, the timeout, an OOM kill (seen on the manager's own node), and a
-    score file through the output folder; each failure stays inside its trial."""
+    """The limits, read back from the cgroup inside; exit code and stderr, the timeout, an OOM
+    kill (seen on the manager's own node), and a score file through the output folder; each
+    failure stays inside its trial."""
     (tmp_path / "job.yaml").write_text(textwrap.dedent(FAULTS.format(image=busybox)))
     proc = tuner(tmp_path, swarm, "optimize", "job.yaml", "--runner", "swarm",
                  "--sampler", "grid")
@@ -156,6 +158,18 @@ def test_failures_read_as_with_the_local_runner(swarm, busybox, tmp_path):
         "hang": ("FAIL", None, "killed after the 6s timeout (still running: main)"),
         "oom": ("FAIL", None, "container main: out of memory (ram 32m)"),
     }
+    ok = next(t for t in trials if t.params["mode"] == "ok")
+    log = (tmp_path / "results" / "swarmfaults" / str(ok.number) / "main.log").read_text()
+    assert "50000" in log.split() and str(32 * 2**20) in log.split()  # cpu 0.5, ram 32m
+    rows = json.loads((tmp_path / "results" / "swarmfaults" / str(ok.number) /
+                       "outcome.json").read_text())["runs"]
+    # Times from the engine (a container this short may be stamped started after it ended).
+    assert abs(rows[0]["ended_at"] - rows[0]["started_at"]) < 5
+    # The manager's own node: its engine's stats are within reach.
+    hang = next(t for t in trials if t.params["mode"] == "hang")
+    rows = json.loads((tmp_path / "results" / "swarmfaults" / str(hang.number) /
+                       "outcome.json").read_text())["runs"]
+    assert rows[0]["killed"] and rows[0]["peak_memory_bytes"] > 0
     nothing_left(swarm)
 
 

@@ -25,6 +25,7 @@ from ..job import Job
 from ..job.model import format_duration, format_size
 from .base import ContainerRun, TrialRun
 from .docker import _epoch, _quiet, _short, _sigint_deferred, connect, parse_log
+from .stats import StatsSampler
 from .specs import (TrialContext, config_name, labels, service_spec, swarm_unsupported,
                     trial_network_name, use_network)
 
@@ -107,8 +108,9 @@ class SwarmRunner:
 
     def __init__(self, job: Job, study: str, node: Node, worker: str | None = None,
                  constraints: tuple[str, ...] = (),
-                 cancelled: threading.Event | None = None):
+                 cancelled: threading.Event | None = None, sample_stats: bool = True):
         self.job = job
+        self.sample_stats = sample_stats
         self.study = study
         self.node = node
         self.worker = worker or uuid.uuid4().hex[:8]
@@ -161,6 +163,7 @@ class SwarmRunner:
         names = list(job.spec.containers)
         services: dict[str, str] = {}
         configs: list[str] = []
+        samplers: dict[str, StatsSampler] = {}
         network = None
         own = {**labels(ctx.study, ctx.worker, ctx.number), **self.owner}
         try:
@@ -191,7 +194,7 @@ class SwarmRunner:
                 except APIError as exc:
                     raise TrialFailed(f"container {cname}: its swarm service could not be "
                                       f"created: {_short(exc)}") from None
-            tasks, running_since, timed_out = self._wait(services, deadline)
+            tasks, running_since, timed_out = self._wait(services, deadline, samplers)
             trial = TrialRun(containers={}, timed_out=timed_out,
                              seconds=time.monotonic() - started)
             if any(c.profile and c.profile.pprof for c in job.spec.containers.values()):
@@ -200,6 +203,10 @@ class SwarmRunner:
             for cname in names:
                 trial.containers[cname] = self._finish(cname, services[cname], tasks.get(cname),
                                                        running_since.get(cname), trial.warnings)
+                sampler = samplers.get(cname)
+                if sampler is not None:
+                    run = trial.containers[cname]
+                    run.peak_memory, run.cpu_seconds = sampler.peak_memory, sampler.cpu_seconds
             if timed_out:
                 never = [c for c in names if c not in running_since
                          and trial.containers[c].killed]
@@ -212,6 +219,8 @@ class SwarmRunner:
                                       f"{self.node} (task {st.get('State', 'new')}: {why})")
             return trial
         finally:
+            for sampler in samplers.values():
+                sampler.stop()
             with _sigint_deferred():
                 self._remove(services, network, configs)
 
@@ -226,10 +235,13 @@ class SwarmRunner:
                 out[name] = t
         return out
 
-    def _wait(self, services: dict[str, str], deadline: float
+    def _wait(self, services: dict[str, str], deadline: float,
+              samplers: dict[str, StatsSampler]
               ) -> tuple[dict[str, dict[str, Any]], dict[str, float | None], bool]:
         """Poll the tasks until `until` (or all) ended, or the deadline. A task that could not
-        start (no image on the node, a bad mount) fails the trial at once."""
+        start (no image on the node, a bad mount) fails the trial at once. A task running on
+        the manager's own node gets a stats sampler (peak memory, CPU): only that engine is
+        within reach."""
         until = self.job.spec.until
         must = [until] if until else list(services)
         running_since: dict[str, float | None] = {}
@@ -239,6 +251,9 @@ class SwarmRunner:
                 st = t["Status"]
                 if st["State"] == "running" and cname not in running_since:
                     running_since[cname] = _epoch(st.get("Timestamp"))
+                    cid = (st.get("ContainerStatus") or {}).get("ContainerID")
+                    if self.sample_stats and cid and t.get("NodeID") == self._me:
+                        samplers[cname] = StatsSampler(self._api, cid)
                 if st["State"] in ENDED and cname not in running_since:
                     code = (st.get("ContainerStatus") or {}).get("ExitCode")
                     if st["State"] == "rejected" or (not (st.get("ContainerStatus") or {})
