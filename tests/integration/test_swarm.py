@@ -73,7 +73,7 @@ GRID = """
 name: swarmgrid
 objective: {{container: client, regex: 'score ([0-9]+)'}}
 parameters:
-  x: {{range: {{min: 1, max: 3}}}}
+  x: {{range: {{min: 1, max: 2}}}}
   mode: {{enum: [a, b]}}
 spec:
   containers:
@@ -105,7 +105,7 @@ def test_two_container_grid_on_a_one_node_swarm(swarm, busybox, tmp_path):
     trials = optuna.load_study(study_name="swarmgrid",
                                storage=f"sqlite:///{tmp_path}/tuner.db").get_trials()
     assert sorted((t.params["x"], t.params["mode"]) for t in trials) == \
-        [(x, m) for x in (1, 2, 3) for m in ("a", "b")]
+        [(x, m) for x in (1, 2) for m in ("a", "b")]
     for t in trials:
         assert t.state.name == "COMPLETE", t.user_attrs
         assert t.value == t.params["x"] * (10 * t.params["x"] + 1)
@@ -223,3 +223,58 @@ def test_interrupt_and_a_killed_tuner_leave_nothing(swarm, busybox, tmp_path):
             for kind in ("service", "config", "network"):
                 assert f"{kind} tuner-swarmgrid-1-" in out
             nothing_left(swarm)
+
+
+NAP = """
+name: swarmtwo
+objective: {{container: main, regex: 'score ([0-9]+)'}}
+parameters:
+  x: {{range: {{min: 1, max: 4}}}}
+spec:
+  containers:
+    main: {{image: {image}, command: [sh, -c, 'sleep 2; echo score $X']}}
+  timeout: 60s
+"""
+
+
+def test_two_nodes_at_once_and_a_node_without_the_image(busybox, tmp_path):
+    """Two nodes (two private engines in their own network namespaces, joined by a veth
+    pair): the grid runs two trials at once, one per node, each point once. Then the worker
+    loses the image, and a trial pinned to it by a node label fails saying so."""
+    (tmp_path / "job.yaml").write_text(textwrap.dedent(NAP.format(image=busybox)))
+    s = Swarm(2, images=(busybox,))
+    try:
+        s.start()
+    except EngineUnavailable as exc:
+        need("a private swarm", str(exc))
+    try:
+        proc = tuner(tmp_path, s, "optimize", "job.yaml", "--runner", "swarm",
+                     "--sampler", "grid")
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        trials = optuna.load_study(study_name="swarmtwo",
+                                   storage=f"sqlite:///{tmp_path}/tuner.db").get_trials()
+        assert sorted(t.params["x"] for t in trials) == [1, 2, 3, 4]
+        assert all(t.state.name == "COMPLETE" and t.value == t.params["x"] for t in trials)
+        assert len({t.user_attrs["node"] for t in trials}) == 2
+        spans = sorted((t.datetime_start, t.datetime_complete) for t in trials)
+        assert any(b[0] < a[1] for a, b in zip(spans, spans[1:])), "no two trials overlapped"
+
+        worker = s.nodes[1]
+        worker_id = worker.docker("info", "--format", "{{.Swarm.NodeID}}").strip()
+        s.manager.docker("node", "update", "--label-add", "role=w", worker_id)
+        worker.docker("rmi", busybox)
+        proc = tuner(tmp_path, s, "optimize", "job.yaml", "--runner", "swarm",
+                     "--study", "noimage", "--n-trials", "1", "--node-label", "role=w")
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        trial = optuna.load_study(study_name="noimage",
+                                  storage=f"sqlite:///{tmp_path}/tuner.db").trials[0]
+        assert trial.state.name == "FAIL"
+        reason = trial.user_attrs["fail_reason"]
+        assert "container main could not start on node " in reason
+        assert f"({worker_id[:12]}): it has no image '{busybox}' (sha256:" in reason
+        nothing_left(s)
+        assert not worker.docker("ps", "-aq").split()
+    finally:
+        s.stop()

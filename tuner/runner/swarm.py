@@ -196,7 +196,7 @@ class SwarmRunner:
                                       f"created: {_short(exc)}") from None
             tasks, running_since, timed_out = self._wait(services, deadline, samplers)
             trial = TrialRun(containers={}, timed_out=timed_out,
-                             seconds=time.monotonic() - started)
+                             seconds=time.monotonic() - started, node=str(self.node))
             if any(c.profile and c.profile.pprof for c in job.spec.containers.values()):
                 trial.warnings.append("profiles not collected: with --runner swarm the "
                                       "containers are on an overlay network tuner cannot reach")
@@ -482,6 +482,7 @@ def remove_leftovers(api: Any, study: str | None = None, everything: bool = Fals
         if n.get("Scope") == "swarm" and dead(n.get("Labels") or {}):
             pending.append(("network", n["Id"], n.get("Name")))
     deadline = time.monotonic() + REMOVE_WAIT
+    networks = [ident for kind, ident, _ in pending if kind == "network"]
     while pending:
         left = []
         for kind, ident, name in pending:
@@ -492,6 +493,13 @@ def remove_leftovers(api: Any, study: str | None = None, everything: bool = Fals
         pending = left
         if not pending or time.monotonic() > deadline:
             break
+        time.sleep(0.2)
+    # A removed overlay network is listed until its tasks have stopped: done when it is not.
+    while networks and time.monotonic() < deadline:
+        with _quiet():
+            listed = {n["Id"] for n in api.networks(filters=filters)}
+            if not listed & set(networks):
+                break
         time.sleep(0.2)
     return gone
 
