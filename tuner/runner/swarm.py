@@ -377,8 +377,12 @@ class SwarmPool:
         self.runners = [SwarmRunner(job, study, n, constraints=label_constraints(node_labels),
                                     cancelled=self.cancelled) for n in nodes]
         self._free: queue.LifoQueue[SwarmRunner] = queue.LifoQueue()
+        self._opened = False
 
     def open(self) -> None:
+        if self._opened:
+            return  # opened already (app opens it beside the database)
+        self._opened = True
         check_job(self.job)
         api = connect()
         try:
@@ -392,6 +396,8 @@ class SwarmPool:
     def close(self) -> None:
         for r in self.runners:
             r.close()
+        self._opened = False
+        self._free = queue.LifoQueue()
 
     def __enter__(self) -> "SwarmPool":
         self.open()
