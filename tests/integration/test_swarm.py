@@ -263,6 +263,8 @@ def test_two_nodes_at_once_and_a_node_without_the_image(busybox, tmp_path):
         worker = s.nodes[1]
         worker_id = worker.docker("info", "--format", "{{.Swarm.NodeID}}").strip()
         s.manager.docker("node", "update", "--label-add", "role=w", worker_id)
+        # The grid's task containers go a moment after their services; then the image can.
+        wait_for(lambda: not worker.docker("ps", "-aq").split(), 15, "the worker's containers gone")
         worker.docker("rmi", busybox)
         proc = tuner(tmp_path, s, "optimize", "job.yaml", "--runner", "swarm",
                      "--study", "noimage", "--n-trials", "1", "--node-label", "role=w")
