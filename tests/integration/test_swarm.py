@@ -57,10 +57,11 @@ def nothing_left(s: Swarm) -> None:
     wait_for(lambda: not m.docker("ps", "-aq").split(), 10, "the node's containers removed")
 
 
-def running(node) -> bool:
+def running(node, count: int) -> bool:
+    """Whether `count` tasks run (the trial's services start one after the other)."""
     services = node.docker("service", "ls", "-q").split()
-    return bool(services) and "Running" in node.docker("service", "ps", "--format",
-                                                       "{{.CurrentState}}", *services)
+    return bool(services) and node.docker("service", "ps", "--format", "{{.CurrentState}}",
+                                          *services).count("Running") >= count
 
 
 def tuner(tmp_path: Path, s: Swarm, *args: str, **popen) -> subprocess.Popen:
@@ -198,7 +199,7 @@ def test_interrupt_and_a_killed_tuner_leave_nothing(swarm, busybox, tmp_path):
         proc = tuner(tmp_path, swarm, "optimize", "job.yaml", "--runner", "swarm",
                      "--n-trials", "1")
         try:
-            wait_for(lambda: running(manager), 60, "the trial's services running")
+            wait_for(lambda: running(manager, 2), 60, "the trial's services running")
             sent = time.time()
             proc.send_signal(sig)
             out, err = proc.communicate(timeout=30)

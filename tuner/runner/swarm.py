@@ -184,7 +184,9 @@ class SwarmRunner:
                     refs.setdefault(cname, {})[path] = (cid, cfg)
             started = time.monotonic()
             deadline = started + job.spec.timeout
-            for cname in names:
+            running_since: dict[str, float | None] = {}
+            timed_out = False
+            for k, cname in enumerate(names):
                 kwargs = service_spec(job, cname, ctx, image=self._images[cname],
                                       network=network, node=self.node.id,
                                       constraints=self.constraints, configs=refs.get(cname),
@@ -194,13 +196,28 @@ class SwarmRunner:
                 except APIError as exc:
                     raise TrialFailed(f"container {cname}: its swarm service could not be "
                                       f"created: {_short(exc)}") from None
-            tasks, running_since, timed_out = self._wait(services, deadline, samplers)
+                if k < len(names) - 1:
+                    # Started in the job's order, as the local runner does: the next one
+                    # is created once this one runs (a client then finds its server's name).
+                    _, timed_out = self._wait(services, deadline, samplers, running_since,
+                                              started=[cname])
+                    if timed_out:
+                        break
+            if not timed_out:
+                tasks, timed_out = self._wait(services, deadline, samplers, running_since)
+            else:
+                tasks = self._tasks(services)
             trial = TrialRun(containers={}, timed_out=timed_out,
                              seconds=time.monotonic() - started, node=str(self.node))
             if any(c.profile and c.profile.pprof for c in job.spec.containers.values()):
                 trial.warnings.append("profiles not collected: with --runner swarm the "
                                       "containers are on an overlay network tuner cannot reach")
             for cname in names:
+                if cname not in services:  # the timeout came before its turn to start
+                    trial.containers[cname] = ContainerRun(
+                        name=cname, image=job.spec.containers[cname].image,
+                        image_id=self._images[cname], killed=True)
+                    continue
                 trial.containers[cname] = self._finish(cname, services[cname], tasks.get(cname),
                                                        running_since.get(cname), trial.warnings)
                 sampler = samplers.get(cname)
@@ -236,15 +253,15 @@ class SwarmRunner:
         return out
 
     def _wait(self, services: dict[str, str], deadline: float,
-              samplers: dict[str, StatsSampler]
-              ) -> tuple[dict[str, dict[str, Any]], dict[str, float | None], bool]:
-        """Poll the tasks until `until` (or all) ended, or the deadline. A task that could not
-        start (no image on the node, a bad mount) fails the trial at once. A task running on
-        the manager's own node gets a stats sampler (peak memory, CPU): only that engine is
-        within reach."""
+              samplers: dict[str, StatsSampler], running_since: dict[str, float | None],
+              started: list[str] | None = None) -> tuple[dict[str, dict[str, Any]], bool]:
+        """Poll the tasks until `until` (or all) ended, or those `started` run (or ran), or
+        the deadline: (the tasks, timed out). A task that could not start (no image on the
+        node, a bad mount) fails the trial at once. `running_since` gets when each was seen
+        running; a task running on the manager's own node gets a stats sampler (peak memory,
+        CPU): only that engine is within reach."""
         until = self.job.spec.until
         must = [until] if until else list(services)
-        running_since: dict[str, float | None] = {}
         while True:
             tasks = self._tasks(services)
             for cname, t in tasks.items():
@@ -260,13 +277,16 @@ class SwarmRunner:
                                                      .get("ContainerID") and code is None):
                         raise TrialFailed(self._start_failure(cname, st))
                     running_since[cname] = None  # it ran, too briefly to be seen running
-            if all(tasks.get(c) and tasks[c]["Status"]["State"] in ENDED for c in must):
-                return tasks, running_since, False
+            if started is not None:
+                if all(c in running_since for c in started):
+                    return tasks, False
+            elif all(tasks.get(c) and tasks[c]["Status"]["State"] in ENDED for c in must):
+                return tasks, False
             if time.monotonic() >= deadline:
-                return tasks, running_since, True
+                return tasks, True
             if self.cancelled.is_set():
                 raise KeyboardInterrupt  # another thread was interrupted: this trial stops too
-            time.sleep(POLL_SECONDS)
+            time.sleep(POLL_SECONDS if started is None else POLL_SECONDS / 2.5)
 
     def _start_failure(self, cname: str, status: dict[str, Any]) -> str:
         err = status.get("Err") or status.get("Message") or status.get("State")
