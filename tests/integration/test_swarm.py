@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import optuna
@@ -241,7 +243,8 @@ spec:
 def test_two_nodes_at_once_and_a_node_without_the_image(busybox, tmp_path):
     """Two nodes (two private engines in their own network namespaces, joined by a veth
     pair): the grid runs two trials at once, one per node, each point once. Then the worker
-    loses the image, and a trial pinned to it by a node label fails saying so."""
+    loses the image, and a trial pinned to it by a node label fails saying so; then its
+    engine dies mid-trial, and the trial fails saying the node is down."""
     (tmp_path / "job.yaml").write_text(textwrap.dedent(NAP.format(image=busybox)))
     s = Swarm(2, images=(busybox,))
     try:
@@ -279,5 +282,29 @@ def test_two_nodes_at_once_and_a_node_without_the_image(busybox, tmp_path):
         assert f"({worker_id[:12]}): it has no image '{busybox}' (sha256:" in reason
         nothing_left(s)
         assert not worker.docker("ps", "-aq").split()
+
+        # The worker's engine dies mid-trial: the manager marks the node down, and the trial
+        # fails saying so instead of waiting for its timeout.
+        worker.load(busybox)
+        (tmp_path / "long.yaml").write_text(textwrap.dedent(NAP.format(image=busybox)).replace(
+            "sleep 2", "sleep 100").replace("timeout: 60s", "timeout: 90s"))
+        proc = tuner(tmp_path, s, "optimize", "long.yaml", "--runner", "swarm",
+                     "--study", "lost", "--n-trials", "1", "--node-label", "role=w")
+        try:
+            wait_for(lambda: running(s.manager, 1), 60, "the trial running on the worker")
+            worker.kill()
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, err
+        trial = optuna.load_study(study_name="lost",
+                                  storage=f"sqlite:///{tmp_path}/tuner.db").trials[0]
+        # The simulated nodes share this machine's hostname.
+        assert trial.user_attrs["fail_reason"] == (
+            f"node {socket.gethostname()} ({worker_id[:12]}) is down: the manager lost it "
+            f"during the trial, with its containers")
+        assert trial.datetime_complete - trial.datetime_start < timedelta(seconds=60)
+        nothing_left(s)
     finally:
         s.stop()

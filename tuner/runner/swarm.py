@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import DockerUnavailable, InputError, JobError, TrialFailed, TunerError
+from ..errors import DockerUnavailable, InputError, JobError, TrialFailed, TunerError, notify
 from ..job import Job
 from ..job.model import format_duration, format_size
 from .base import ContainerRun, TrialRun
@@ -31,6 +31,7 @@ from .specs import (TrialContext, config_name, labels, service_spec, swarm_unsup
 
 ENDED = {"complete", "failed", "rejected", "shutdown", "orphaned", "remove"}
 POLL_SECONDS = 0.25
+NODE_CHECK_SECONDS = 2.0  # how often a running trial asks whether its node is still there
 CONFIG_MAX = 500 * 1024  # swarm's limit for one config
 REMOVE_WAIT = 15.0  # seconds a network or config may stay "in use" after its services went
 
@@ -131,6 +132,25 @@ class SwarmRunner:
         if self._api is not None:
             self._api.close()
             self._api = None
+
+    def unusable(self) -> str | None:
+        """Why this runner's node can take no trial now (down, drained), or None."""
+        from docker.errors import DockerException, NotFound
+        from requests.exceptions import RequestException
+
+        try:
+            node = self._api.inspect_node(self.node.id)
+        except NotFound:
+            return "left the swarm"
+        except (DockerException, RequestException):
+            return None  # the manager's problem, not the node's: the trial will say so
+        state = (node.get("Status") or {}).get("State")
+        availability = (node.get("Spec") or {}).get("Availability")
+        if state != "ready":
+            return f"is {state}"
+        if availability != "active":
+            return f"is {availability}"
+        return None
 
     def __enter__(self) -> "SwarmRunner":
         self.open()
@@ -262,6 +282,7 @@ class SwarmRunner:
         CPU): only that engine is within reach."""
         until = self.job.spec.until
         must = [until] if until else list(services)
+        checked = time.monotonic()
         while True:
             tasks = self._tasks(services)
             for cname, t in tasks.items():
@@ -286,6 +307,12 @@ class SwarmRunner:
                 return tasks, True
             if self.cancelled.is_set():
                 raise KeyboardInterrupt  # another thread was interrupted: this trial stops too
+            if time.monotonic() - checked > NODE_CHECK_SECONDS:
+                checked = time.monotonic()
+                why = self.unusable()
+                if why is not None:
+                    raise TrialFailed(f"node {self.node} {why}: the manager lost it during the "
+                                      f"trial, with its containers")
             time.sleep(POLL_SECONDS if started is None else POLL_SECONDS / 2.5)
 
     def _start_failure(self, cname: str, status: dict[str, Any]) -> str:
@@ -398,6 +425,8 @@ class SwarmPool:
                                     cancelled=self.cancelled) for n in nodes]
         self._free: queue.LifoQueue[SwarmRunner] = queue.LifoQueue()
         self._opened = False
+        self._lost = 0  # runners whose node went away: taken out of the queue
+        self._lock = threading.Lock()
 
     def open(self) -> None:
         if self._opened:
@@ -435,11 +464,22 @@ class SwarmPool:
         while True:
             if self.cancelled.is_set():
                 raise KeyboardInterrupt
+            if not self._lost < len(self.runners):
+                raise TunerError(f"--runner swarm: every node this study used is gone "
+                                 f"({', '.join(str(r.node) for r in self.runners)})",
+                                 hint="see `docker node ls`; run the same command again to "
+                                      "continue the study on the nodes there are")
             try:
                 runner = self._free.get(timeout=0.5)
-                break
             except queue.Empty:
                 continue
+            why = runner.unusable()
+            if why is None:
+                break
+            # A node that went down (or was drained) runs no more of this study's trials.
+            with self._lock:
+                self._lost += 1
+            notify(f"node {runner.node} {why}: no more trials there")
         try:
             return runner.run(dataclasses.replace(ctx, worker=runner.worker))
         finally:
