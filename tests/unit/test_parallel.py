@@ -98,3 +98,45 @@ def test_ctrl_c_stops_every_running_trial(tmp_path):
     assert states.count(("FAIL", "interrupted (Ctrl-C)")) == 2
     assert all(s == "WAITING" for s, _ in states if s != "FAIL")
     assert fn.now == 0
+
+
+class FakeNodeRunner:
+    def __init__(self, name: str, down: bool = False):
+        self.node, self.worker, self.down, self.ran = name, f"w-{name}", down, []
+
+    def unusable(self):
+        return "is down" if self.down else None
+
+    def run(self, ctx):
+        self.ran.append(ctx.worker)
+        return ctx.worker
+
+
+def pool_of(*runners):
+    import queue
+
+    from tuner.job import parse_job
+    from tuner.runner.swarm import SwarmPool
+
+    pool = SwarmPool(parse_job(JOB, "job.yaml", environ={}), "s", [])
+    pool.runners = list(runners)
+    pool._free = queue.LifoQueue()
+    for r in reversed(runners):
+        pool._free.put(r)
+    return pool
+
+
+def test_pool_keeps_to_one_node_and_skips_lost_ones(capsys):
+    from tuner.errors import TunerError
+    from tuner.runner.specs import TrialContext
+
+    ctx = TrialContext(study="s", number=0, env={}, outdir="/r", worker="swarm")
+    a, b = FakeNodeRunner("a"), FakeNodeRunner("b")
+    pool = pool_of(a, b)
+    assert [pool.run(ctx) for _ in range(3)] == ["w-a"] * 3  # one at a time: one machine
+    a.down = True
+    assert pool.run(ctx) == "w-b" and pool.run(ctx) == "w-b"
+    assert "tuner: node a is down: no more trials there" in capsys.readouterr().err
+    b.down = True
+    with pytest.raises(TunerError, match="every node this study used is gone"):
+        pool.run(ctx)
