@@ -120,6 +120,13 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
     n_trials = o.n_trials if o.n_trials is not None or grid else 20
     # Pruning compares one value per step: single-objective studies only.
     prune = o.prune and job.objective.progress is not None and not goals.multi
+    if prune and o.runner == "swarm":
+        from .errors import notify
+
+        # The swarm runner reads a task's log once, at its end: nothing to prune on.
+        notify("--runner swarm does not prune yet: every trial runs to its end "
+               "(--no-prune says so without this line)")
+        prune = False
     plan = _plan(job, space, o, prune=prune)
     name = study or job.name
     url = store.resolve_url(storage)
