@@ -71,6 +71,12 @@ class Options:
     timeout: float | None = None  # seconds for the whole study
     prune: bool = True  # stop trials clearly worse than earlier ones (needs objective.progress)
     pruner: str = "median"  # or "halving"
+    runner: str = "docker"  # or "swarm": trials as swarm services, one per node at a time
+    parallel: int | None = None  # trials at once (swarm; default: every usable node)
+    node_labels: dict[str, str] | None = None  # swarm: only nodes with these labels
+
+
+RUNNERS = ("docker", "swarm")
 
 
 def optimize(path: str, *, options: Options | None = None, storage: str | None = None,
@@ -81,7 +87,6 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
     from .job.goals import goals_of
     from .optimize import PRUNERS, SAMPLERS, confirm_top, make_pruner, make_sampler, run_study
     from .reports import best_of
-    from .runner.docker import DockerRunner
     from .storage.views import create_results_view
 
     o = options or Options()
@@ -96,6 +101,15 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
     if o.target is not None and goals.multi:
         raise InputError("--target: a study with several objectives has no one score to reach",
                          hint="add a constraint instead, e.g. constraints: ['p99_ms <= 20']")
+    if o.runner not in RUNNERS:
+        raise InputError(f"--runner: unknown runner '{o.runner}'; choose {', '.join(RUNNERS)}")
+    if o.runner != "swarm" and (o.parallel not in (None, 1) or o.node_labels):
+        flag = "--parallel" if o.parallel not in (None, 1) else "--node-label"
+        raise InputError(f"{flag}: only with --runner swarm (the local engine runs one trial "
+                         f"at a time)", hint="several machines on one MySQL study: run "
+                                             "`tuner optimize` on each (see the README)")
+    if o.parallel is not None and o.parallel < 1:
+        raise InputError("--parallel: must be at least 1")
     for flag, value in (("--n-trials", o.n_trials), ("--repeat", o.repeat),
                         ("--rebaseline", o.rebaseline)):
         if value is not None and value < 1:
@@ -106,13 +120,21 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
     n_trials = o.n_trials if o.n_trials is not None or grid else 20
     # Pruning compares one value per step: single-objective studies only.
     prune = o.prune and job.objective.progress is not None and not goals.multi
+    if prune and o.runner == "swarm":
+        from .errors import notify
+
+        # The swarm runner reads a task's log once, at its end: nothing to prune on.
+        notify("--runner swarm does not prune yet: every trial runs to its end "
+               "(--no-prune says so without this line)")
+        prune = False
     plan = _plan(job, space, o, prune=prune)
     name = study or job.name
     url = store.resolve_url(storage)
     _quiet_optuna()
     optuna_sampler = make_sampler(o.sampler, o.seed)
+    runner, jobs = _runner(job, name, o)
 
-    with DockerRunner(job, name) as runner:  # first: an engine problem leaves nothing made
+    with runner:  # first: an engine problem leaves nothing made
         import optuna
 
         rdb = store.open_storage(url, heartbeat=True)
@@ -139,11 +161,23 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
         create_results_view(s, space.distributions())  # the seed's query, in SQL
         trial_fn = _worker_trials(v, runner, rdb, s, results, plan)
         ran = run_study(s, space, trial_fn, n_trials=n_trials, grid=grid, on_event=on_event,
-                        timeout=o.timeout, target=o.target, rebaseline=o.rebaseline)
+                        timeout=o.timeout, target=o.target, rebaseline=o.rebaseline,
+                        n_jobs=jobs, on_interrupt=getattr(runner, "cancel", None))
         if o.confirm:
             ran += confirm_top(s, space, trial_fn, top=o.confirm, runs=o.confirm_runs,
                                seed=o.seed, on_event=on_event)
         return Optimized(study=name, storage=store.redact(url), ran=ran, best=best_of(s))
+
+
+def _runner(job: "Job", study: str, o: Options) -> tuple[Any, int]:
+    """The runner of a study and how many trials it runs at once."""
+    if o.runner == "swarm":
+        from .runner.swarm import open_pool
+
+        return open_pool(job, study, o.parallel, o.node_labels)
+    from .runner.docker import DockerRunner
+
+    return DockerRunner(job, study), 1
 
 
 def _plan(job: "Job", space: "Space", o: Options, prune: bool = False) -> Any:
@@ -276,12 +310,18 @@ def studies(storage: str | None) -> list[dict[str, Any]]:
     return study_counts(connect(existing_url(storage)))
 
 
-def cleanup(study: str | None, everything: bool) -> tuple[list[str], list[str]]:
+def cleanup(study: str | None, everything: bool) -> tuple[list[str], list[str], list[str]]:
+    """What dead tuner processes left: (containers, networks, swarm services/configs/networks
+    when the engine is a swarm manager)."""
+    from .runner import swarm
     from .runner.docker import connect, remove_leftovers
 
     api = connect()
     try:
-        return remove_leftovers(api, study, everything)
+        swarmed = swarm.remove_leftovers(api, study, everything) if swarm.is_manager(api) \
+            else []
+        containers, networks = remove_leftovers(api, study, everything)
+        return containers, networks, swarmed
     finally:
         api.close()
 

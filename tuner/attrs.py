@@ -18,6 +18,7 @@ METRIC_SAMPLES = "metric_samples"  # {name: [value of each measured run]}
 CONSTRAINTS = "constraints_met"  # {constraint as written: true when the trial keeps it}
 PROGRESS = "progress"  # the intermediate values the trial's log printed, in order
 PRUNED_AT = "pruned_at"  # {"step", "value", "pruner"} when a pruner stopped the trial
+NODE = "node"  # --runner swarm: the node the trial's containers ran on
 
 # Study user attributes
 JOB = "job"  # the job file's absolute path (for --measure)

@@ -123,9 +123,14 @@ def suggest(trial: "optuna.Trial", space: Space) -> dict[str, Any]:
 def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trials: int | None,
               grid: bool, timeout: float | None = None, target: float | None = None,
               rebaseline: int | None = None,
-              on_event: Callable[[TrialEvent], None] = lambda e: None) -> int:
+              on_event: Callable[[TrialEvent], None] = lambda e: None, n_jobs: int = 1,
+              on_interrupt: Callable[[], None] | None = None) -> int:
     """Run trials until the budget, the grid, the time or the target is reached; return how
-    many ran. `rebaseline` re-measures the default configuration every N trials (drift)."""
+    many ran. `rebaseline` re-measures the default configuration every N trials (drift).
+    `n_jobs` trials run at once, in threads (each trial_fn call must be thread-safe);
+    `on_interrupt` is called on Ctrl-C so that they stop too."""
+    import threading
+
     import optuna
     from optuna.trial import TrialState
 
@@ -147,6 +152,7 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
         if total == 0:
             return 0
     finished = 0
+    counting = threading.Lock()
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest(trial, space)
@@ -174,7 +180,8 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
 
     def after(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
         nonlocal finished
-        finished += 1
+        with counting:
+            finished += 1
         best = None if multi else _best(study)
         values = list(frozen.values) if frozen.values else None
         feasible = None
@@ -198,13 +205,55 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
 
     backend.queue_only = grid
     try:
-        study.optimize(objective, n_trials=total, timeout=timeout, callbacks=[after],
-                       catch=(TrialFailed,), gc_after_trial=False)
+        if n_jobs > 1:
+            _optimize_in_threads(study, objective, total, timeout, after, n_jobs, on_interrupt)
+        else:
+            study.optimize(objective, n_trials=total, timeout=timeout, callbacks=[after],
+                           catch=(TrialFailed,), gc_after_trial=False)
     except QueueEmpty:
         pass  # another worker took the last grid point
     finally:
         backend.queue_only = False
     return finished
+
+
+def _optimize_in_threads(study: "optuna.Study", objective: Any, total: int | None,
+                         timeout: float | None, after: Any, n_jobs: int,
+                         on_interrupt: Callable[[], None] | None) -> None:
+    """Optuna's n_jobs threads, driven from a thread of their own: Ctrl-C reaches the main
+    thread here, which tells the trials to stop (`on_interrupt`) instead of waiting for them
+    to finish, and re-raises once they have cleaned up and been recorded."""
+    import threading
+
+    failure: list[BaseException] = []
+    # Not Thread.join: on Python 3.11 a join interrupted by Ctrl-C marks a live thread as
+    # stopped (the bpo-45274 fix); an Event's wait is safe to interrupt.
+    done = threading.Event()
+
+    def drive() -> None:
+        try:
+            study.optimize(objective, n_trials=total, timeout=timeout, callbacks=[after],
+                           catch=(TrialFailed,), gc_after_trial=False, n_jobs=n_jobs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            failure.append(exc)
+        finally:
+            done.set()
+
+    driver = threading.Thread(target=drive, name="tuner-trials", daemon=True)
+    driver.start()
+    interrupted = False
+    while not done.is_set():
+        try:
+            done.wait(0.2)
+        except KeyboardInterrupt:
+            interrupted = True
+            study._stop_flag = True  # Study.stop() may only be called from a trial's thread
+            if on_interrupt is not None:
+                on_interrupt()
+    if interrupted:
+        raise KeyboardInterrupt
+    if failure:
+        raise failure[0]
 
 
 def _reached(study: "optuna.Study", value: float, target: float) -> bool:

@@ -15,6 +15,9 @@ class TrialProgress:
         self.enabled = enabled
         self._progress: Any = None
         self._task: Any = None
+        import threading
+
+        self._lock = threading.Lock()  # trials running at once (--parallel) report from threads
 
     def __enter__(self) -> "TrialProgress":
         return self
@@ -36,6 +39,10 @@ class TrialProgress:
     def update(self, e: TrialEvent) -> None:
         if not self.enabled:
             return
+        with self._lock:
+            self._update(e)
+
+    def _update(self, e: TrialEvent) -> None:
         if self._progress is None:
             self._start()
         if self._task is None:

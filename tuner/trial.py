@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .attrs import (BASELINE, CONFIRM, CONSTRAINTS, DUPLICATE_OF, METRIC_SAMPLES, METRICS,
-                    PROGRESS, PRUNED_AT, REASON, SAMPLES, SPREAD, SWEEP, WARNINGS, WORKLOADS)
+                    NODE, PROGRESS, PRUNED_AT, REASON, SAMPLES, SPREAD, SWEEP, WARNINGS,
+                    WORKLOADS)
 from .errors import DiskFull, ResultsUnwritable, TrialFailed
 from .job import Job
 from .space import Space
@@ -174,6 +175,8 @@ def make_trial_function(job: Job, space: Space, runner: Any, study: str, results
                                        outdir=str(outdir), worker=runner.worker,
                                        rendered=rendered, on_progress=progress))
         write_logs(done, outdir)
+        if done.node:
+            record.attrs[NODE] = done.node
         summaries, found = collect_profiles(job, done, outdir)
         warnings.extend(done.warnings + found)
         record.runs.extend(_run_rows(trial, done, outdir, label))

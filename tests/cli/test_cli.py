@@ -108,6 +108,31 @@ def test_bad_options_exit_2(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
 
 
+def test_swarm_options_checked_before_docker(tmp_path, capsys, monkeypatch):
+    """Bad --runner/--parallel/--node-label input, and what a swarm cannot run: exit 2 naming
+    the option or the field, with no engine to ask (DOCKER_HOST points nowhere)."""
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    job = tmp_path / "job.yaml"
+    job.write_text(GOOD)
+    storage = ["--storage", f"sqlite:///{tmp_path}/t.db"]
+    assert main(["optimize", str(job), "--runner", "k8s", *storage]) == 2
+    assert main(["optimize", str(job), "--parallel", "2", *storage]) == 2
+    assert "--parallel: only with --runner swarm" in capsys.readouterr().err
+    assert main(["optimize", str(job), "--node-label", "disk=ssd", *storage]) == 2
+    assert "--node-label: only with --runner swarm" in capsys.readouterr().err
+    for bad in ("disk", "=ssd", "disk=", "a b=c", "disk=s sd", "disk=a,b"):
+        assert main(["optimize", str(job), "--runner", "swarm", "--node-label", bad,
+                     *storage]) == 2
+        assert "--node-label" in capsys.readouterr().err
+    assert main(["optimize", str(job), "--runner", "swarm", "--parallel", "0", *storage]) == 2
+    job.write_text(GOOD.replace("command: [echo, \"1\"]}", "command: [echo, \"1\"], "
+                                "privileged: true}"))
+    assert main(["optimize", str(job), "--runner", "swarm", *storage]) == 2
+    assert "spec.containers.score.privileged: swarm services cannot run privileged" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "t.db").exists()
+
+
 def test_docker_unreachable_is_exit_1_with_fix(tmp_path):
     (tmp_path / "job.yaml").write_text(GOOD)
     r = tuner("optimize", "job.yaml", cwd=tmp_path,

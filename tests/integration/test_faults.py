@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import pytest
 import sqlalchemy
 
 from tests.conftest import need, wait_for
+from tests.engines import PrivateDockerd
 
 pytestmark = pytest.mark.docker
 
@@ -80,65 +80,6 @@ class PrivateMariaDB:
             self.proc.terminate()
             self.proc.wait(60)
         self.proc = None
-
-
-class PrivateDockerd:
-    """A Docker engine of the test's own: kill() and start() are the fault."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.sock = root / "docker.sock"
-        self.host = f"unix://{self.sock}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        if shutil.which("dockerd") is None:
-            need("dockerd", "apt-get install docker.io")
-        # A network namespace of its own: its docker0 and routes never touch the host's
-        # (`--bridge=none` would delete the host engine's docker0 on start).
-        self.proc = subprocess.Popen(
-            ["unshare", "--net", "--", "dockerd", f"--host={self.host}",
-             f"--data-root={self.root}/data", f"--exec-root={self.root}/exec",
-             f"--pidfile={self.root}/dockerd.pid", "--iptables=false", "--ip-masq=false",
-             "--shutdown-timeout=1", "--log-level=error"],
-            stdout=subprocess.DEVNULL, stderr=open(self.root / "dockerd.log", "ab"))
-        wait_for(lambda: subprocess.run(["docker", "-H", self.host, "info"],
-                                        capture_output=True).returncode == 0,
-                 60, "the private dockerd answering")
-
-    def kill(self) -> None:
-        """A crash: SIGKILL, no clean shutdown."""
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(30)
-            self.proc = None
-
-    def docker(self, *args: str) -> str:
-        return subprocess.run(["docker", "-H", self.host, *args], check=True,
-                              capture_output=True, text=True).stdout
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            with _ignore():
-                for cid in self.docker("ps", "-aq").split():
-                    self.docker("rm", "-f", cid)
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.proc = None
-        # containerd and its shims are dockerd's children under our exec root.
-        for proc in Path("/proc").glob("[0-9]*"):
-            try:
-                if str(self.root / "exec").encode() in (proc / "cmdline").read_bytes():
-                    os.kill(int(proc.name), signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
-        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
-                  if line.split()[1].startswith(str(self.root))]
-        for m in sorted(mounts, key=len, reverse=True):
-            subprocess.run(["umount", "-l", m], capture_output=True)
 
 
 class _ignore:

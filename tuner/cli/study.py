@@ -153,12 +153,23 @@ def validate(job: str, as_json: bool) -> None:
               help="How a trial whose progress values are clearly worse than earlier trials' "
                    "at the same step is stopped early (needs objective.progress).")
 @click.option("--no-prune", is_flag=True, help="Never stop a trial early.")
+@click.option("--runner", type=click.Choice(["docker", "swarm"]), default="docker",
+              show_default=True,
+              help="Where trials run: the local engine, or the nodes of a Docker swarm (run "
+                   "from a manager; one trial per node at a time).")
+@click.option("--parallel", type=click.IntRange(min=1), default=None, metavar="N",
+              help="--runner swarm: trials at once, each on a node of its own "
+                   "[default: every usable node].")
+@click.option("--node-label", "node_labels", multiple=True, metavar="KEY=VALUE",
+              help="--runner swarm: only nodes with this label "
+                   "(`docker node update --label-add KEY=VALUE NODE`); repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print only the best result, as JSON.")
 def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
              storage: str | None, study: str | None, results: str, repeat: int | None,
              workloads: tuple[str, ...], rebaseline: int | None, confirm: int,
              confirm_runs: int, target: float | None, timeout: str | None,
-             pruner: str, no_prune: bool, as_json: bool) -> None:
+             pruner: str, no_prune: bool, runner: str, parallel: int | None,
+             node_labels: tuple[str, ...], as_json: bool) -> None:
     """Run trials of JOB, each one real run of its containers, and print the best.
 
     Running it again on the same storage and study continues the study. A new study's first
@@ -171,6 +182,7 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
       tuner optimize jobs/tracelog.yaml --repeat 3 --confirm 3 --timeout 20m
       tuner optimize jobs/tracelog.yaml --workload dataSize=small --target 0.8
       tuner optimize job.yaml --pruner halving       (a job with objective.progress)
+      tuner optimize jobs/tracelog.yaml --runner swarm --sampler grid --node-label bench=yes
     """
     from .. import app
     from ..progress import TrialProgress
@@ -178,7 +190,9 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
     options = app.Options(sampler=sampler, n_trials=n_trials, seed=seed, repeat=repeat,
                           workload=_workloads(workloads), rebaseline=rebaseline,
                           confirm=confirm, confirm_runs=confirm_runs, target=target,
-                          timeout=_duration(timeout), prune=not no_prune, pruner=pruner)
+                          timeout=_duration(timeout), prune=not no_prune, pruner=pruner,
+                          runner=runner, parallel=parallel,
+                          node_labels=_node_labels(node_labels))
     with TrialProgress(_console(stderr=True), enabled=not as_json) as progress:
         result = app.optimize(job, options=options, storage=storage, study=study,
                               results=results, on_event=progress.update)
@@ -202,6 +216,22 @@ def _workloads(items: tuple[str, ...]) -> dict[str, list[str]] | None:
             raise click.BadParameter(f"'{item}' is not NAME=VALUE[,VALUE]",
                                      param_hint="--workload")
         out.setdefault(name, []).extend(v for v in values.split(",") if v)
+    return out or None
+
+
+def _node_labels(items: tuple[str, ...]) -> dict[str, str] | None:
+    import re
+
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        # Swarm's constraint syntax: node.labels.KEY==VALUE, so no spaces or '=' in KEY.
+        if not sep or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", key) or not value \
+                or re.search(r"[\s,=]", value):
+            raise click.BadParameter(f"'{item}' is not KEY=VALUE (letters, digits, '.', '_', "
+                                     f"'-'; no spaces, commas or '=' in the value)",
+                                     param_hint="--node-label")
+        out[key] = value
     return out or None
 
 
@@ -540,7 +570,8 @@ def studies(storage: str | None, as_json: bool) -> None:
 def cleanup(study: str | None, everything: bool) -> None:
     """Remove containers and networks that dead tuner processes left on this host.
 
-    Found by their labels; `optimize` does the same for its study when it starts.
+    Found by their labels; `optimize` does the same for its study when it starts. On a swarm
+    manager, also the services, configs and overlay networks of their trials.
 
     \b
     Example:
@@ -549,9 +580,11 @@ def cleanup(study: str | None, everything: bool) -> None:
     """
     from .. import app
 
-    containers, networks = app.cleanup(study, everything)
+    containers, networks, swarmed = app.cleanup(study, everything)
+    gone = containers + networks + swarmed
     click.echo(f"removed {len(containers)} container(s) and {len(networks)} network(s)"
-               + (": " + ", ".join(containers + networks) if containers or networks else ""))
+               + (f" and {len(swarmed)} swarm object(s)" if swarmed else "")
+               + (": " + ", ".join(gone) if gone else ""))
 
 
 COMMANDS = [validate, optimize, best, trials, runs, studies, cleanup]

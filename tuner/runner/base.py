@@ -44,6 +44,7 @@ class TrialRun:
     profiles: dict[tuple[str, str], list[bytes]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what could not be collected
     stopped: bool = False  # ended early because on_progress asked (pruned), not by itself
+    node: str | None = None  # the swarm node it ran on (--runner swarm)
 
 
 class TrialRunner(Protocol):

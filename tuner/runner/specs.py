@@ -125,3 +125,114 @@ def _env_text(value: Any) -> str:
 
 def _docker_safe(name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]", "-", name)
+
+
+# --- swarm services (tuner/runner/swarm.py) ----------------------------------------------
+
+SERVICE_NAME_MAX = 63  # swarm: a service name is a DNS label
+
+
+def service_name(study: str, number: int, container: str, worker: str) -> str:
+    """A valid, unique service name: letters, digits and '-', at most 63 characters (a
+    shortened one keeps a hash of the full name)."""
+    return _dns_label(f"tuner-{study}-{number}-{container}-{worker}")
+
+
+def trial_network_name(study: str, number: int, worker: str) -> str:
+    return _dns_label(f"tuner-{study}-{number}-{worker}")
+
+
+def config_name(study: str, number: int, worker: str, container: str, path: str) -> str:
+    """A swarm config per rendered file and trial (configs cannot be updated in place)."""
+    import hashlib
+
+    digest = hashlib.sha1(f"{container}:{path}".encode()).hexdigest()[:10]
+    return _dns_label(f"tuner-{study}-{number}-{worker}-{digest}")
+
+
+def service_spec(job: Job, name: str, ctx: TrialContext, *, image: str, network: str | None,
+                 node: str | None, constraints: tuple[str, ...] = (),
+                 configs: dict[str, tuple[str, str]] | None = None,
+                 owner: dict[str, str] | None = None) -> dict[str, Any]:
+    """Keyword arguments for APIClient.create_service: the container of `container_spec` as a
+    one-task swarm service pinned to `node`. `image` is the image's ID: a tag makes every task
+    ask a registry first. `configs` maps a rendered file's path to its (config id, name)."""
+    c: Container = job.spec.containers[name]
+    local = container_spec(job, name, ctx, network)
+    command = local.create["command"]
+    if isinstance(command, str):
+        import shlex
+
+        command = shlex.split(command)  # what the engine does with a string Cmd
+    labels_ = {**local.create["labels"], **(owner or {})}
+    container: dict[str, Any] = {
+        "Image": image,
+        "Env": [f"{k}={v}" for k, v in local.create["environment"].items()],
+        "Labels": labels_,
+        "Hostname": name,
+        # Removing the service kills at once, as the local runner's kill does; the default
+        # SIGTERM and 10 s grace would keep a busy node busy into the next trial.
+        "StopSignal": "SIGKILL",
+    }
+    if command:
+        container["Args"] = list(command)  # Args is CMD; Command would replace ENTRYPOINT
+    mounts = []
+    if c.output:
+        mounts.append({"Type": "bind", "Source": ctx.outdir, "Target": c.output,
+                       "ReadOnly": False})
+    if c.docker_socket:
+        mounts.append({"Type": "bind", "Source": DOCKER_SOCKET, "Target": DOCKER_SOCKET,
+                       "ReadOnly": False})
+    if mounts:
+        container["Mounts"] = mounts
+    if c.files:
+        container["Configs"] = [
+            {"File": {"Name": path, "UID": "0", "GID": "0", "Mode": 0o444},
+             "ConfigID": (configs or {})[path][0], "ConfigName": (configs or {})[path][1]}
+            for path in c.files]
+    limits: dict[str, int] = {}
+    if c.cpu is not None:
+        limits["NanoCPUs"] = int(round(c.cpu * 1e9))
+    if c.ram is not None:
+        limits["MemoryBytes"] = int(c.ram)
+    placement = [f"node.id=={node}"] if node else []
+    task: dict[str, Any] = {
+        "ContainerSpec": container,
+        "RestartPolicy": {"Condition": "none", "MaxAttempts": 0},
+        "Placement": {"Constraints": placement + list(constraints)},
+        "Resources": {"Limits": limits},
+    }
+    if network:
+        task["Networks"] = [{"Target": network, "Aliases": [name]}]
+    return {
+        "task_template": task,
+        "name": service_name(ctx.study, ctx.number, name, ctx.worker),
+        "labels": labels_,
+        "mode": {"Replicated": {"Replicas": 1}},
+        # VIP endpoints need the ip_vs kernel module; DNS round robin does not.
+        "endpoint_spec": {"Mode": "dnsrr"},
+    }
+
+
+def swarm_unsupported(job: Job) -> list[tuple[str, str]]:
+    """(field, why) for what a swarm service cannot do that a local container can."""
+    out = []
+    for name, c in job.spec.containers.items():
+        if c.privileged:
+            out.append((f"spec.containers.{name}.privileged",
+                        "swarm services cannot run privileged; use --runner docker"))
+        if c.host_network:
+            out.append((f"spec.containers.{name}.host_network",
+                        "--runner swarm runs a trial on its own overlay network; "
+                        "use --runner docker for the host's network"))
+    return out
+
+
+def _dns_label(text: str) -> str:
+    import hashlib
+
+    safe = re.sub(r"[^a-zA-Z0-9-]+", "-", text).strip("-")
+    if safe == text and len(safe) <= SERVICE_NAME_MAX:
+        return safe
+    digest = hashlib.sha1(text.encode()).hexdigest()[:8]
+    return f"{safe[:SERVICE_NAME_MAX - 9].rstrip('-')}-{digest}"

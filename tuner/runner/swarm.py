@@ -1,0 +1,577 @@
+"""The swarm runner (`tuner optimize --runner swarm`): each trial's containers run as one-task
+swarm services, all on one node, on an attachable overlay network made for the trial; rendered
+files go as swarm configs. Run from a manager; one trial per node at a time.
+
+Per trial: network, configs, one service per container (replicated, 1 replica, restart policy
+none: removing a running swarm *job* leaves its container running on Engine 20.10, moby#44312),
+poll the tasks until `until` (or all) ended or the timeout, read each service's log once,
+remove everything. Images are referenced by ID: a tag makes every task ask a registry first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import queue
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import DockerUnavailable, InputError, JobError, TrialFailed, TunerError, notify
+from ..job import Job
+from ..job.model import format_duration, format_size
+from .base import ContainerRun, TrialRun
+from .docker import _epoch, _quiet, _short, _sigint_deferred, connect, parse_log
+from .stats import StatsSampler
+from .specs import (TrialContext, config_name, labels, service_spec, swarm_unsupported,
+                    trial_network_name, use_network)
+
+ENDED = {"complete", "failed", "rejected", "shutdown", "orphaned", "remove"}
+POLL_SECONDS = 0.25
+NODE_CHECK_SECONDS = 2.0  # how often a running trial asks whether its node is still there
+CONFIG_MAX = 500 * 1024  # swarm's limit for one config
+REMOVE_WAIT = 15.0  # seconds a network or config may stay "in use" after its services went
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    hostname: str
+    addr: str
+    labels: dict[str, str]
+    manager: bool
+
+    def __str__(self) -> str:
+        return f"{self.hostname} ({self.id[:12]})"
+
+
+def manager(api: Any) -> str:
+    """This engine's node ID, or an error saying it is not a swarm manager."""
+    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    swarm = api.info().get("Swarm") or {}
+    if not swarm.get("ControlAvailable"):
+        state = swarm.get("LocalNodeState") or "inactive"
+        raise TunerError(f"--runner swarm: the engine at {where} is not a swarm manager "
+                         f"(swarm state: {state})",
+                         hint="run tuner on a manager node, or make one with `docker swarm init`")
+    return swarm["NodeID"]
+
+
+def nodes(api: Any, wanted: dict[str, str] | None = None) -> tuple[list[Node], list[Node]]:
+    """(usable, all) nodes: usable are ready, active and carry every wanted label. The
+    manager tuner talks to comes first."""
+    me = manager(api)
+    out = []
+    for n in api.nodes():
+        spec, status = n.get("Spec") or {}, n.get("Status") or {}
+        out.append((Node(n["ID"], (n.get("Description") or {}).get("Hostname", "?"),
+                         status.get("Addr", ""), dict(spec.get("Labels") or {}),
+                         spec.get("Role") == "manager"),
+                    status.get("State") == "ready" and spec.get("Availability") == "active"))
+    out.sort(key=lambda x: (x[0].id != me, x[0].hostname, x[0].id))
+    everything = [n for n, _ in out]
+    usable = [n for n, ok in out if ok and all(n.labels.get(k) == v
+                                               for k, v in (wanted or {}).items())]
+    return usable, everything
+
+
+def label_constraints(wanted: dict[str, str] | None) -> tuple[str, ...]:
+    return tuple(f"node.labels.{k}=={v}" for k, v in (wanted or {}).items())
+
+
+def check_job(job: Job) -> None:
+    problems = swarm_unsupported(job)
+    if problems:
+        field, why = problems[0]
+        raise JobError(job.source, field, why)
+
+
+def resolve_images(api: Any, job: Job) -> dict[str, str]:
+    """container -> image ID on the manager (other nodes must hold the same image)."""
+    from docker.errors import ImageNotFound
+
+    out = {}
+    for name, c in job.spec.containers.items():
+        try:
+            out[name] = api.inspect_image(c.image)["Id"]
+        except ImageNotFound:
+            raise JobError(job.source, f"spec.containers.{name}.image",
+                           f"image '{c.image}' is not in the swarm manager's engine; build or "
+                           f"load it on every node first (tuner never pulls images)") from None
+    return out
+
+
+class SwarmRunner:
+    """Runs trials on one node of the swarm: its services are pinned there by node ID."""
+
+    def __init__(self, job: Job, study: str, node: Node, worker: str | None = None,
+                 constraints: tuple[str, ...] = (),
+                 cancelled: threading.Event | None = None, sample_stats: bool = True):
+        self.job = job
+        self.sample_stats = sample_stats
+        self.study = study
+        self.node = node
+        self.worker = worker or uuid.uuid4().hex[:8]
+        self.constraints = constraints
+        self.cancelled = cancelled or threading.Event()
+        self.owner = {"tuner.host": socket.gethostname(), "tuner.pid": str(os.getpid())}
+        self._api: Any = None
+        self._me = ""
+        self._images: dict[str, str] = {}
+
+    def open(self) -> None:
+        check_job(self.job)
+        self._api = connect()  # one client per runner: runners run in threads
+        self._me = manager(self._api)
+        self._images = resolve_images(self._api, self.job)
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+
+    def unusable(self) -> str | None:
+        """Why this runner's node can take no trial now (down, drained), or None."""
+        from docker.errors import DockerException, NotFound
+        from requests.exceptions import RequestException
+
+        try:
+            node = self._api.inspect_node(self.node.id)
+        except NotFound:
+            return "left the swarm"
+        except (DockerException, RequestException):
+            return None  # the manager's problem, not the node's: the trial will say so
+        state = (node.get("Status") or {}).get("State")
+        availability = (node.get("Spec") or {}).get("Availability")
+        if state != "ready":
+            return f"is {state}"
+        if availability != "active":
+            return f"is {availability}"
+        return None
+
+    def __enter__(self) -> "SwarmRunner":
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- one trial ----------------------------------------------------------------------
+
+    def run(self, ctx: TrialContext) -> TrialRun:
+        from docker.errors import DockerException
+        from requests.exceptions import RequestException
+
+        try:
+            return self._run(ctx)
+        except (DockerException, RequestException) as exc:
+            try:
+                self._api.ping()
+            except (DockerException, RequestException):
+                raise DockerUnavailable(f"the swarm manager stopped answering during a trial: "
+                                        f"{_short(exc)}") from None
+            # The manager answers: the engine refused one call; this trial fails, not the study.
+            raise TrialFailed(f"the swarm refused a call: {_short(exc)}") from None
+
+    def _run(self, ctx: TrialContext) -> TrialRun:
+        from docker.errors import APIError
+
+        api, job = self._api, self.job
+        names = list(job.spec.containers)
+        services: dict[str, str] = {}
+        configs: list[str] = []
+        samplers: dict[str, StatsSampler] = {}
+        network = None
+        own = {**labels(ctx.study, ctx.worker, ctx.number), **self.owner}
+        try:
+            if use_network(job):
+                network = trial_network_name(ctx.study, ctx.number, ctx.worker)
+                api.create_network(network, driver="overlay", attachable=True, labels=own)
+            refs: dict[str, dict[str, tuple[str, str]]] = {}
+            for cname in names:
+                rendered = ctx.rendered.get(cname)
+                for path, text in (rendered.files if rendered else {}).items():
+                    data = text.encode("utf-8")
+                    if len(data) > CONFIG_MAX:
+                        raise TrialFailed(f"container {cname}: file {path} is {len(data)} "
+                                          f"bytes; a swarm config holds at most 500 KiB")
+                    cfg = config_name(ctx.study, ctx.number, ctx.worker, cname, path)
+                    cid = api.create_config(cfg, data, labels=own)["ID"]
+                    configs.append(cid)
+                    refs.setdefault(cname, {})[path] = (cid, cfg)
+            started = time.monotonic()
+            deadline = started + job.spec.timeout
+            running_since: dict[str, float | None] = {}
+            timed_out = False
+            for k, cname in enumerate(names):
+                kwargs = service_spec(job, cname, ctx, image=self._images[cname],
+                                      network=network, node=self.node.id,
+                                      constraints=self.constraints, configs=refs.get(cname),
+                                      owner=self.owner)
+                try:
+                    services[cname] = api.create_service(**kwargs)["ID"]
+                except APIError as exc:
+                    raise TrialFailed(f"container {cname}: its swarm service could not be "
+                                      f"created: {_short(exc)}") from None
+                if k < len(names) - 1:
+                    # Started in the job's order, as the local runner does: the next one
+                    # is created once this one runs (a client then finds its server's name).
+                    _, timed_out = self._wait(services, deadline, samplers, running_since,
+                                              started=[cname])
+                    if timed_out:
+                        break
+            if not timed_out:
+                tasks, timed_out = self._wait(services, deadline, samplers, running_since)
+            else:
+                tasks = self._tasks(services)
+            trial = TrialRun(containers={}, timed_out=timed_out,
+                             seconds=time.monotonic() - started, node=str(self.node))
+            if any(c.profile and c.profile.pprof for c in job.spec.containers.values()):
+                trial.warnings.append("profiles not collected: with --runner swarm the "
+                                      "containers are on an overlay network tuner cannot reach")
+            for cname in names:
+                if cname not in services:  # the timeout came before its turn to start
+                    trial.containers[cname] = ContainerRun(
+                        name=cname, image=job.spec.containers[cname].image,
+                        image_id=self._images[cname], killed=True)
+                    continue
+                trial.containers[cname] = self._finish(cname, services[cname], tasks.get(cname),
+                                                       running_since.get(cname), trial.warnings)
+                sampler = samplers.get(cname)
+                if sampler is not None:
+                    run = trial.containers[cname]
+                    run.peak_memory, run.cpu_seconds = sampler.peak_memory, sampler.cpu_seconds
+            if timed_out:
+                never = [c for c in names if c not in running_since
+                         and trial.containers[c].killed]
+                if never:
+                    t = tasks.get(never[0]) or {}
+                    st = t.get("Status") or {}
+                    why = st.get("Err") or st.get("Message") or "no task yet"
+                    raise TrialFailed(f"killed after the {format_duration(job.spec.timeout)} "
+                                      f"timeout: container {never[0]} never started on node "
+                                      f"{self.node} (task {st.get('State', 'new')}: {why})")
+            return trial
+        finally:
+            for sampler in samplers.values():
+                sampler.stop()
+            with _sigint_deferred():
+                self._remove(services, network, configs)
+
+    def _tasks(self, services: dict[str, str]) -> dict[str, dict[str, Any]]:
+        by_service = {sid: name for name, sid in services.items()}
+        out: dict[str, dict[str, Any]] = {}
+        for t in self._api.tasks(filters={"service": list(services.values())}):
+            name = by_service.get(t.get("ServiceID"))
+            if name is None:
+                continue
+            if name not in out or t["Version"]["Index"] > out[name]["Version"]["Index"]:
+                out[name] = t
+        return out
+
+    def _wait(self, services: dict[str, str], deadline: float,
+              samplers: dict[str, StatsSampler], running_since: dict[str, float | None],
+              started: list[str] | None = None) -> tuple[dict[str, dict[str, Any]], bool]:
+        """Poll the tasks until `until` (or all) ended, or those `started` run (or ran), or
+        the deadline: (the tasks, timed out). A task that could not start (no image on the
+        node, a bad mount) fails the trial at once. `running_since` gets when each was seen
+        running; a task running on the manager's own node gets a stats sampler (peak memory,
+        CPU): only that engine is within reach."""
+        until = self.job.spec.until
+        must = [until] if until else list(services)
+        checked = time.monotonic()
+        while True:
+            tasks = self._tasks(services)
+            for cname, t in tasks.items():
+                st = t["Status"]
+                if st["State"] == "running" and cname not in running_since:
+                    running_since[cname] = _epoch(st.get("Timestamp"))
+                    cid = (st.get("ContainerStatus") or {}).get("ContainerID")
+                    if self.sample_stats and cid and t.get("NodeID") == self._me:
+                        samplers[cname] = StatsSampler(self._api, cid)
+                if st["State"] in ENDED and cname not in running_since:
+                    code = (st.get("ContainerStatus") or {}).get("ExitCode")
+                    if st["State"] == "rejected" or (not (st.get("ContainerStatus") or {})
+                                                     .get("ContainerID") and code is None):
+                        raise TrialFailed(self._start_failure(cname, st))
+                    running_since[cname] = None  # it ran, too briefly to be seen running
+            if started is not None:
+                if all(c in running_since for c in started):
+                    return tasks, False
+            elif all(tasks.get(c) and tasks[c]["Status"]["State"] in ENDED for c in must):
+                return tasks, False
+            if time.monotonic() >= deadline:
+                return tasks, True
+            if self.cancelled.is_set():
+                raise KeyboardInterrupt  # another thread was interrupted: this trial stops too
+            if time.monotonic() - checked > NODE_CHECK_SECONDS:
+                checked = time.monotonic()
+                why = self.unusable()
+                if why is not None:
+                    raise TrialFailed(f"node {self.node} {why}: the manager lost it during the "
+                                      f"trial, with its containers")
+            time.sleep(POLL_SECONDS if started is None else POLL_SECONDS / 2.5)
+
+    def _start_failure(self, cname: str, status: dict[str, Any]) -> str:
+        err = status.get("Err") or status.get("Message") or status.get("State")
+        if "No such image" in str(err):
+            image = self.job.spec.containers[cname].image
+            return (f"container {cname} could not start on node {self.node}: it has no image "
+                    f"'{image}' ({self._images[cname][:19]}); load it there, e.g. `docker save "
+                    f"{image} | docker -H NODE load` (tuner never pulls images)")
+        if "bind source path does not exist" in str(err):
+            return (f"container {cname} could not start on node {self.node}: {err}; its "
+                    f"output: folder is the results folder, which another node must have at "
+                    f"the same path (a shared filesystem such as NFS)")
+        return f"container {cname} could not start on node {self.node}: {err}"
+
+    def _finish(self, cname: str, sid: str, task: dict[str, Any] | None,
+                running_since: float | None, warnings: list[str]) -> ContainerRun:
+        api = self._api
+        c = self.job.spec.containers[cname]
+        run = ContainerRun(name=cname, image=c.image, image_id=self._images[cname])
+        status = (task or {}).get("Status") or {}
+        cstatus = status.get("ContainerStatus") or {}
+        if status.get("State") in ENDED:
+            run.exit_code = cstatus.get("ExitCode")
+            run.finished_at = _epoch(status.get("Timestamp"))
+        else:
+            run.killed = True  # removing its service kills it below
+        run.started_at = running_since
+        cid = cstatus.get("ContainerID")
+        if cid and (task or {}).get("NodeID") == self._me:
+            # On the manager's own node the engine can say more: OOM, precise times.
+            with _quiet():
+                state = api.inspect_container(cid)["State"]
+                run.oom_killed = bool(state.get("OOMKilled"))
+                run.started_at = _epoch(state.get("StartedAt")) or run.started_at
+                if not run.killed:
+                    run.finished_at = _epoch(state.get("FinishedAt")) or run.finished_at
+        elif run.exit_code == 137 and c.ram is not None:
+            warnings.append(f"container {cname} was killed (exit code 137) on node "
+                            f"{self.node}, whose engine tuner cannot ask: out of memory "
+                            f"(ram {format_size(c.ram)}) is likely")
+        raw = b"".join(api.service_logs(sid, stdout=True, stderr=True, timestamps=True,
+                                        is_tty=False))
+        run.log = parse_log(raw)
+        run.log_bytes = len(raw)
+        if run.exit_code not in (0, None):
+            tail = b"".join(api.service_logs(sid, stdout=False, stderr=True, tail=5,
+                                             is_tty=False))
+            run.stderr_tail = tail.decode("utf-8", errors="replace").splitlines()
+        return run
+
+    def _remove(self, services: dict[str, str], network: str | None,
+                configs: list[str]) -> None:
+        """Services first (that kills their containers), then what they used, which the
+        manager may call "in use" for a moment after. A removed overlay network stays listed
+        until the tasks on it have stopped (their engines wait 2 s for gossip first): the
+        trial ends when it is gone, so the node's next trial does not overlap this one."""
+        api = self._api
+        for sid in services.values():
+            with _quiet():
+                api.remove_service(sid)
+        pending = [("config", c) for c in configs] + ([("network", network)] if network else [])
+        deadline = time.monotonic() + REMOVE_WAIT
+        while pending and time.monotonic() < deadline:
+            left = []
+            for kind, ident in pending:
+                if not _removed(api, kind, ident):
+                    left.append((kind, ident))
+            pending = left
+            if pending:
+                time.sleep(0.1)
+        while network and time.monotonic() < deadline:
+            with _quiet():
+                if not any(n.get("Name") == network
+                           for n in api.networks(filters={"name": [network]})):
+                    break
+            time.sleep(0.1)
+
+
+def _removed(api: Any, kind: str, ident: str) -> bool:
+    from docker.errors import APIError, NotFound
+    from requests.exceptions import RequestException
+
+    try:
+        if kind == "config":
+            api.remove_config(ident)
+        else:
+            api.remove_network(ident)
+        return True
+    except NotFound:
+        return True
+    except (APIError, RequestException):
+        return False
+
+
+class SwarmPool:
+    """What `tuner optimize --runner swarm` runs trials with: a SwarmRunner per usable node.
+    A trial takes a free node and gives it back, so trials running at once are on different
+    nodes; one at a time, they keep to one node (a LIFO), so confirmations compare on one
+    machine."""
+
+    worker = "swarm"  # each trial runs under the worker name of the node's runner
+
+    def __init__(self, job: Job, study: str, nodes: list[Node],
+                 node_labels: dict[str, str] | None = None):
+        self.job = job
+        self.study = study
+        self.cancelled = threading.Event()
+        self.runners = [SwarmRunner(job, study, n, constraints=label_constraints(node_labels),
+                                    cancelled=self.cancelled) for n in nodes]
+        self._free: queue.LifoQueue[SwarmRunner] = queue.LifoQueue()
+        self._opened = False
+        self._lost = 0  # runners whose node went away: taken out of the queue
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        if self._opened:
+            return  # opened already (app opens it beside the database)
+        self._opened = True
+        check_job(self.job)
+        api = connect()
+        try:
+            remove_leftovers(api, self.study)
+        finally:
+            api.close()
+        for r in reversed(self.runners):  # the first node on top
+            r.open()
+            self._free.put(r)
+
+    def close(self) -> None:
+        for r in self.runners:
+            r.close()
+        self._opened = False
+        self._free = queue.LifoQueue()
+
+    def __enter__(self) -> "SwarmPool":
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with _sigint_deferred():
+            self.close()
+
+    def cancel(self) -> None:
+        """Stop every running trial (Ctrl-C): their threads raise KeyboardInterrupt."""
+        self.cancelled.set()
+
+    def run(self, ctx: TrialContext) -> TrialRun:
+        while True:
+            if self.cancelled.is_set():
+                raise KeyboardInterrupt
+            if not self._lost < len(self.runners):
+                raise TunerError(f"--runner swarm: every node this study used is gone "
+                                 f"({', '.join(str(r.node) for r in self.runners)})",
+                                 hint="see `docker node ls`; run the same command again to "
+                                      "continue the study on the nodes there are")
+            try:
+                runner = self._free.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            why = runner.unusable()
+            if why is None:
+                break
+            # A node that went down (or was drained) runs no more of this study's trials.
+            with self._lock:
+                self._lost += 1
+            notify(f"node {runner.node} {why}: no more trials there")
+        try:
+            return runner.run(dataclasses.replace(ctx, worker=runner.worker))
+        finally:
+            self._free.put(runner)
+
+
+def open_pool(job: Job, study: str, parallel: int | None,
+              node_labels: dict[str, str] | None) -> tuple[SwarmPool, int]:
+    """The pool for a study, and how many trials run at once (default: every usable node).
+    Asking for more than there are usable nodes is an input error."""
+    check_job(job)
+    api = connect()
+    try:
+        usable, everything = nodes(api, node_labels)
+    finally:
+        api.close()
+    if not usable:
+        listed = ", ".join(f"{n} labels {n.labels or '{}'}" for n in everything)
+        if node_labels:
+            raise InputError(f"--node-label: no ready, active swarm node has "
+                             f"{', '.join(f'{k}={v}' for k, v in node_labels.items())} "
+                             f"(nodes: {listed})",
+                             hint="label one with `docker node update --label-add KEY=VALUE NODE`")
+        raise InputError(f"--runner swarm: no ready, active node in the swarm (nodes: {listed})")
+    n = parallel if parallel is not None else len(usable)
+    if n > len(usable):
+        raise InputError(f"--parallel: {n} trials at once need {n} nodes (one trial per node); "
+                         f"the swarm has {len(usable)} usable: "
+                         f"{', '.join(str(u) for u in usable)}")
+    return SwarmPool(job, study, usable, node_labels), n
+
+
+def remove_leftovers(api: Any, study: str | None = None, everything: bool = False
+                     ) -> list[str]:
+    """Remove the services, configs and networks of trials whose tuner process died (on this
+    host; `everything`: any). Returns what went, as 'service NAME', 'config NAME', ..."""
+    host = socket.gethostname()
+    filters = {"label": ["tuner=1"] + ([f"tuner.study={study}"] if study else [])}
+
+    def dead(lab: dict[str, str]) -> bool:
+        if everything:
+            return True
+        if lab.get("tuner.host") != host:
+            return False
+        try:
+            os.kill(int(lab.get("tuner.pid", "0")), 0)
+        except ProcessLookupError:
+            return True
+        except (ValueError, PermissionError):
+            return False
+        return False
+
+    gone = []
+    for s in api.services(filters=filters):
+        spec = s.get("Spec") or {}
+        if dead(spec.get("Labels") or {}):
+            with _quiet():
+                api.remove_service(s["ID"])
+                gone.append(f"service {spec.get('Name')}")
+    pending = []
+    for c in api.configs(filters=filters):
+        spec = c.get("Spec") or {}
+        if dead(spec.get("Labels") or {}):
+            pending.append(("config", c["ID"], spec.get("Name")))
+    for n in api.networks(filters=filters):
+        if n.get("Scope") == "swarm" and dead(n.get("Labels") or {}):
+            pending.append(("network", n["Id"], n.get("Name")))
+    deadline = time.monotonic() + REMOVE_WAIT
+    networks = [ident for kind, ident, _ in pending if kind == "network"]
+    while pending:
+        left = []
+        for kind, ident, name in pending:
+            if _removed(api, kind, ident):
+                gone.append(f"{kind} {name}")
+            else:
+                left.append((kind, ident, name))
+        pending = left
+        if not pending or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    # A removed overlay network is listed until its tasks have stopped: done when it is not.
+    while networks and time.monotonic() < deadline:
+        with _quiet():
+            listed = {n["Id"] for n in api.networks(filters=filters)}
+            if not listed & set(networks):
+                break
+        time.sleep(0.2)
+    return gone
+
+
+def is_manager(api: Any) -> bool:
+    return bool((api.info().get("Swarm") or {}).get("ControlAvailable"))
+
+
+__all__ = ["SwarmPool", "SwarmRunner", "open_pool", "remove_leftovers"]
