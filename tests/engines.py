@@ -13,18 +13,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-
-def _wait_for(predicate, seconds: float, what: str):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not met in {seconds}s")
+from tests.conftest import wait_for
 
 
 class EngineUnavailable(Exception):
@@ -66,7 +57,7 @@ class PrivateDockerd:
              f"--pidfile={self.root}/dockerd.pid", "--iptables=false", "--ip-masq=false",
              "--shutdown-timeout=1", "--log-level=error"],
             stdout=subprocess.DEVNULL, stderr=open(self.root / "dockerd.log", "ab"))
-        _wait_for(lambda: self.proc.poll() is not None or subprocess.run(
+        wait_for(lambda: self.proc.poll() is not None or subprocess.run(
             ["docker", "-H", self.host, "info"], capture_output=True).returncode == 0,
             60, "the private dockerd answering")
         if self.proc.poll() is not None:
@@ -165,7 +156,7 @@ class Swarm:
             for i, node in enumerate(self.nodes[1:], start=1):
                 node.docker("swarm", "join", "--token", token, "--advertise-addr",
                             self.address(i), f"{self.address(0)}:2377")
-            _wait_for(lambda: self.manager.docker(
+            wait_for(lambda: self.manager.docker(
                 "node", "ls", "--format", "{{.Status}}").split().count("Ready") == self.size,
                 60, f"{self.size} swarm node(s) ready")
         except BaseException:

@@ -415,17 +415,21 @@ def load_study(storage: "optuna.storages.BaseStorage", url: str,
     """The named study, or the only one in the storage when no name is given."""
     import optuna
 
-    names = study_names(storage)
+    name = choose_study(study_names(storage), url, name)
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def choose_study(names: list[str], url: str, name: str | None) -> str:
+    """The study to read: the one named, or the only one; errors say which studies exist."""
     if name is None:
         if len(names) == 1:
-            name = names[0]
-        elif not names:
+            return names[0]
+        if not names:
             raise StudyNotFound(f"no studies in {redact(url)} yet",
                                 hint="run `tuner optimize JOB` first, or pass --storage")
-        else:
-            raise StudyNotFound(f"{redact(url)} holds several studies: {', '.join(names)}",
-                                hint="choose one with --study NAME")
-    elif name not in names:
+        raise StudyNotFound(f"{redact(url)} holds several studies: {', '.join(names)}",
+                            hint="choose one with --study NAME")
+    if name not in names:
         listed = ", ".join(names) if names else "none"
         raise StudyNotFound(f"--study: no study '{name}' in {redact(url)} (studies: {listed})")
-    return optuna.load_study(study_name=name, storage=storage)
+    return name

@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Iterable
 
-from ..errors import InputError, StorageError, StudyNotFound
+from ..errors import InputError, StorageError
 from .retry import first_line
 
 
@@ -227,22 +227,10 @@ def read_study(engine: Any, url: str, name: str | None,
     its trials carry only those user attributes (a listing needs a few of many)."""
     from sqlalchemy import text
 
-    from . import redact
+    from . import choose_study
 
     found = studies(engine)
-    names = [n for _, n in found]
-    if name is None:
-        if len(found) == 1:
-            name = names[0]
-        elif not found:
-            raise StudyNotFound(f"no studies in {redact(url)} yet",
-                                hint="run `tuner optimize JOB` first, or pass --storage")
-        else:
-            raise StudyNotFound(f"{redact(url)} holds several studies: {', '.join(names)}",
-                                hint="choose one with --study NAME")
-    elif name not in names:
-        listed = ", ".join(names) if names else "none"
-        raise StudyNotFound(f"--study: no study '{name}' in {redact(url)} (studies: {listed})")
+    name = choose_study([n for _, n in found], url, name)
     study_id = dict((n, i) for i, n in found)[name]
     with _reading(engine) as conn:
         directions = [Direction[r[0]] for r in conn.execute(text(
