@@ -8,6 +8,7 @@ template with the default configuration, so `tuner validate` finds a bad one bef
 from __future__ import annotations
 
 import difflib
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -57,14 +58,68 @@ def _finalize(value: Any) -> Any:
     return value
 
 
+# Jinja parses, compiles and calls macros by recursion; a template is refused (or its call
+# fails) well before Python's recursion limit, since code run into that limit leaves the
+# garbage collector running finalizers at that depth, where they fail.
+MAX_NESTING = 20  # brackets, blocks and unary operators inside each other; parsed ~15 frames each
+MAX_CALL_DEPTH = 50  # calls inside calls while rendering (a macro calling itself)
+
+_OPENERS = frozenset({"if", "for", "macro", "call", "filter", "with", "autoescape", "block",
+                      "set", "trans"})
+_UNARY = frozenset({("name", "not"), ("operator", "-"), ("operator", "+")})
+
+
+def _nesting(env: Any, text: str) -> int:
+    """How deep a template nests, from its tokens (the lexer is a loop, the parser is not)."""
+    deepest = brackets = blocks = unary = 0
+    tokens = [(kind, value) for _, kind, value in env.lex(text) if kind != "whitespace"]
+    for i, (kind, value) in enumerate(tokens):
+        if kind == "operator" and value in "([{":
+            brackets += 1
+        elif kind == "operator" and value in ")]}":
+            brackets = max(brackets - 1, 0)
+        elif kind == "name" and i and tokens[i - 1][0] == "block_begin":
+            if value.startswith("end"):
+                blocks = max(blocks - 1, 0)
+            elif value in _OPENERS and not _assigns(tokens, i):
+                blocks += 1
+        unary = unary + 1 if (kind, value) in _UNARY else 0
+        deepest = max(deepest, brackets + blocks + unary)
+    return deepest
+
+
+def _assigns(tokens: list[tuple[str, str]], i: int) -> bool:
+    """`{% set x = ... %}` is a statement; `{% set x %}...{% endset %}` a block."""
+    for kind, value in tokens[i:]:
+        if kind == "block_end":
+            return False
+        if (kind, value) == ("operator", "="):
+            return True
+    return False
+
+
 def _environment() -> Any:
     from jinja2 import StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+    calls = threading.local()  # the swarm runner renders trials in threads
+
+    class Sandbox(ImmutableSandboxedEnvironment):
+        def call(self, context: Any, obj: Any, *args: Any, **kwargs: Any) -> Any:
+            depth = getattr(calls, "depth", 0)
+            if depth >= MAX_CALL_DEPTH:
+                raise SecurityError(f"calls nested more than {MAX_CALL_DEPTH} deep "
+                                    f"(a macro calling itself?)")
+            calls.depth = depth + 1
+            try:
+                return super().call(context, obj, *args, **kwargs)
+            finally:
+                calls.depth = depth
 
     # No {# comments #}: a shell's ${#VAR} would start one. Config files have their own.
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True,
-                                        autoescape=False, finalize=_finalize,
-                                        comment_start_string="\x00{#", comment_end_string="#}\x00")
+    env = Sandbox(undefined=StrictUndefined, keep_trailing_newline=True,
+                  autoescape=False, finalize=_finalize,
+                  comment_start_string="\x00{#", comment_end_string="#}\x00")
     env.filters["size"] = size
     env.filters["duration"] = duration
     return env
@@ -125,6 +180,9 @@ class Templates:
         from jinja2 import TemplateSyntaxError
 
         try:
+            if _nesting(self._env, text) > MAX_NESTING:
+                raise self._error(where, f"template nests more than {MAX_NESTING} levels "
+                                         f"deep (brackets, blocks, not/-)")
             return self._env.from_string(text)
         except TemplateSyntaxError as exc:
             raise self._error(where, f"template does not parse: {exc.message}",
@@ -145,6 +203,8 @@ class Templates:
             if where.field in self._compiled:
                 try:
                     self._render(where.field, values)
+                except RecursionError:
+                    raise  # a bound above is missing: a bug, not the user's
                 except Exception as exc:  # noqa: BLE001 - any error of the user's expression
                     raise self._error(where, _explain(exc, values), _lineno(exc)) from None
 
@@ -176,6 +236,8 @@ class Templates:
             return _plain(raw)
         try:
             return self._render(path, values)
+        except RecursionError:
+            raise  # a bound above is missing: a bug, not the user's
         except Exception as exc:  # noqa: BLE001 - any error of the user's expression
             raise _Failed(".".join(map(str, path)), _explain(exc, values)) from None
 

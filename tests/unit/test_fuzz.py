@@ -53,13 +53,31 @@ def quiet(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture
+def shallow():
+    """Python's recursion limit a few hundred frames above this test's depth: a job, however
+    deep, is refused by counting, never by running into the limit. Code that ran into it made
+    the garbage collector run earlier tests' finalizers at that depth, where they failed (the
+    suite's unraisable RecursionErrors, at random)."""
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + HEADROOM)
+    yield
+    sys.setrecursionlimit(limit)
+
+
+HEADROOM = 400  # frames for click, pydantic, jinja and a job nested up to its limits
+
+
 def _failures(results, show: int = 3) -> str:
     failed = [r for r in results if r.problems]
     return f"{len(failed)} failing case(s); the first:\n\n" + "\n\n".join(
         r.report() for r in failed[:show])
 
 
-def test_fuzzed_job_files_exit_0_or_2_naming_the_file(quiet):
+def test_fuzzed_job_files_exit_0_or_2_naming_the_file(quiet, shallow):
     # CPU time, not wall time, against the 1 s limit: the suite may share the machine.
     results = fuzz.run(CASES, SEED, quiet, cpu_limit=fuzz.LIMIT)
     assert not any(r.problems for r in results), _failures(results)
@@ -98,7 +116,7 @@ FOUND = {
     "NUL character": ({"param": "x: {enum: [a\x00b]}"}, "character #x0000 is not allowed"),
     "lone surrogate": ({"param": 'x: {enum: ["\\ud800"]}'}, "x.enum.0: has a lone surrogate"),
     "regex nested deep": ({"extra": f"objective: {{regex: '{'(' * 1000}'}}\n"},
-                          "objective: regex does not compile"),
+                          "objective: regex nests groups more than 50 deep"),
     "key with a bracket": ({"param": "x: {enum: [1], \"def[ault\": 1}"},
                            "unknown key 'def[ault'; did you mean 'default'?"),
     "timeout of 400 digits": ({"timeout": "1" * 400}, "spec.timeout: is too many seconds"),
@@ -118,7 +136,7 @@ FOUND = {
 
 
 @pytest.mark.parametrize("name", list(FOUND))
-def test_found_by_fuzzing(name, quiet):
+def test_found_by_fuzzing(name, quiet, shallow):
     fields, expected = FOUND[name]
     fields = {"param": "x: {enum: [1]}", "cpu": 1, "template": "t.j2", "timeout": "10s",
               "extra": "", **fields}

@@ -75,7 +75,7 @@ def parse_job(text: str, source: str = "<job>",
     if node is not None:
         try:
             _collect_lines(node, (), lines, texts, [0])
-        except (_TooBig, RecursionError):
+        except _TooBig:
             raise JobError(source, None, f"expands to more than {MAX_VALUES} values or nests "
                                          f"too deeply (YAML aliases?); a job is never that "
                                          f"big") from None
@@ -232,28 +232,36 @@ class _NotText(Exception):
 
 def _collect_lines(node: yaml.Node, path: Path_, out: dict[Path_, int],
                    texts: dict[Path_, str], seen: list[int]) -> None:
-    """Line of every field, and the source text of every plain scalar (values as written)."""
-    seen[0] += 1
-    if seen[0] > MAX_VALUES:
-        raise _TooBig
-    out.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode):
-                continue
-            sub = path + (key.value,)
-            out[sub] = key.start_mark.line + 1
-            if _SURROGATE.search(key.value):
-                raise _NotText(sub, out[sub])
-            _collect_lines(value, sub, out, texts, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _collect_lines(item, path + (i,), out, texts, seen)
-    elif isinstance(node, yaml.ScalarNode):
-        if _SURROGATE.search(node.value):
-            raise _NotText(path, node.start_mark.line + 1)
-        if node.style is None:
-            texts[path] = node.value
+    """Line of every field, and the source text of every plain scalar (values as written).
+
+    A loop, not recursion: a recursive alias is a cycle, and code that runs into Python's
+    recursion limit makes the garbage collector run finalizers at that depth, where they fail
+    (the suite's "unraisable RecursionError")."""
+    stack = [(node, path)]
+    while stack:
+        node, path = stack.pop()
+        seen[0] += 1
+        if seen[0] > MAX_VALUES or len(path) > MAX_DEPTH:
+            raise _TooBig
+        out.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            children = []
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode):
+                    continue
+                sub = path + (key.value,)
+                out[sub] = key.start_mark.line + 1
+                if _SURROGATE.search(key.value):
+                    raise _NotText(sub, out[sub])
+                children.append((value, sub))
+            stack.extend(reversed(children))  # visited in the file's order
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, path + (i,)) for i, item in reversed(list(enumerate(node.value))))
+        elif isinstance(node, yaml.ScalarNode):
+            if _SURROGATE.search(node.value):
+                raise _NotText(path, node.start_mark.line + 1)
+            if node.style is None:
+                texts[path] = node.value
 
 
 def _reads_back(value: Any, text: str) -> bool:

@@ -296,15 +296,44 @@ class Objective(_Model):
         return self
 
 
+MAX_GROUP_DEPTH = 50  # groups inside groups; re's parser recurses per level
+
+
 def _check_regex(regex: str | None, what: str) -> None:
     if regex is None:
         return
+    # Refused before compiling: a parser run into Python's recursion limit leaves the garbage
+    # collector running finalizers at that depth, where they fail.
+    if _group_depth(regex) > MAX_GROUP_DEPTH:
+        raise ValueError(f"{what} nests groups more than {MAX_GROUP_DEPTH} deep")
     try:
         re.compile(regex)
     except re.error as exc:
         raise ValueError(f"{what} does not compile: {exc}") from None
-    except (RecursionError, OverflowError, RuntimeError):
-        raise ValueError(f"{what} does not compile: nested too deeply, or too long") from None
+    except (OverflowError, RuntimeError):
+        raise ValueError(f"{what} does not compile: too long") from None
+
+
+def _group_depth(regex: str) -> int:
+    """The deepest nesting of ( in a regex, outside escapes and [classes] (an upper bound:
+    re's own parser decides the finer points)."""
+    depth = deepest = 0
+    escaped = in_class = False
+    for ch in regex:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth = max(depth - 1, 0)
+    return deepest
 
 
 class Metric(_Model):
