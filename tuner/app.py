@@ -233,16 +233,16 @@ def _worker_trials(v: Validated, runner: Any, rdb: Any, study: Any, results: str
     could not record (the database was away too long) are recorded from their folders."""
     from .errors import notify
     from .storage.tables import ensure_tables
-    from .trial import make_trial_function, record_outcomes
+    from .executor import TrialExecutor
+    from .trial import record_outcomes
 
     ensure_tables(rdb.engine)
     recorded = record_outcomes(study, Path(results).resolve(), rdb.engine)
     if recorded:
         notify(f"recorded trial(s) {', '.join(map(str, recorded))} from their results folders "
                f"(finished while the database was away)")
-    return make_trial_function(v.job, v.space, runner, study.study_name,
-                               Path(results).resolve(), plan,
-                               engine=rdb.engine, templates=v.templates)
+    return TrialExecutor(v.job, v.space, runner, study.study_name, Path(results).resolve(),
+                         plan, engine=rdb.engine, templates=v.templates)
 
 
 def best(storage: str | None, study: str | None, per_workload: bool = False

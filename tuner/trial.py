@@ -1,32 +1,24 @@
-"""One trial's work: its runs (every workload value x warm-ups and repeats), their files, rows
-and scores, and the numbers that make its value: a statistic over repeats, an aggregate over
-workloads. A configuration the sampler proposes again is not re-run from scratch: one more
-sample is added to what its earlier trial measured.
+"""What a trial is made of, for the trial executor (executor.py): its plan of runs, the
+statistics that make its value (a statistic over repeats, an aggregate over workloads), its
+record (outcome.json, then the database) and its intermediate values. A configuration the
+sampler proposes again is not re-run from scratch: one more sample is added to what its
+earlier trial measured (`earlier_measurement`).
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import math
 import os
-import shutil
 import socket
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .attrs import (BASELINE, CONFIRM, CONSTRAINTS, DUPLICATE_OF, METRIC_SAMPLES, METRICS,
-                    NODE, PROGRESS, PRUNED_AT, REASON, SAMPLES, SPREAD, SWEEP, WARNINGS,
-                    WORKLOADS)
-from .errors import DiskFull, ResultsUnwritable, TrialFailed
-from .job import Job
-from .space import Space
+from .attrs import (BASELINE, REASON, SAMPLES, WORKLOADS)
+from .errors import TrialFailed
 from .storage import trial_id
-
-# User attributes a trial carries (the dashboard and reports show them).
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -76,7 +68,7 @@ OUTCOME = "outcome.json"  # in the trial's folder: its value or reason, and its 
 
 
 @dataclass
-class _Record:
+class Record:
     """What a trial writes to the database, gathered while it runs and written at its end.
     It is saved in the trial's folder first (outcome.json): when the database stays away past
     the wait limit, the next run records it from there, so no finished trial is lost."""
@@ -113,7 +105,7 @@ class _Record:
             add_rows(engine, self.runs, self.profiles)
 
 
-class _Progress:
+class Intermediate:
     """A trial's intermediate values as its log prints them: reported to the study (steps
     counted across the trial's runs) and, when the trial may be pruned, checked against the
     pruner after each. Called from the runner's log-following thread."""
@@ -139,178 +131,6 @@ class _Progress:
         return False
 
 
-def make_trial_function(job: Job, space: Space, runner: Any, study: str, results: Path,
-                        plan: Plan, engine: Any = None, templates: Any = None
-                        ) -> Callable[[dict[str, Any], Any], Any]:
-    from .collect.logs import write_logs, write_params
-    from .collect.metrics import read_metrics
-    from .collect.outcome import failure_reason
-    from .collect.profiles import collect_profiles
-    from .collect.score import extract_score
-    from .job.goals import SCORE, goals_of
-    from .runner import TrialContext
-    from .runner.specs import file_path
-    from .templates import Templates
-
-    templates = templates or Templates(job)
-    goals = goals_of(job)
-
-    def one_run(params: dict[str, Any], workload: dict[str, Any], trial: Any, outdir: Path,
-                label: str | None, warnings: list[str], record: _Record,
-                progress: _Progress | None = None) -> tuple[float, dict[str, float]]:
-        import optuna
-
-        outdir.mkdir(parents=True)
-        outdir.chmod(0o777)  # containers may write as any user
-        env = space.env(params, workload)
-        write_params(outdir, {**params, **workload}, env)
-        rendered = templates.render(space.values(params, workload))
-        for cname, r in rendered.items():  # kept: the exact config each run had
-            for path, text in r.files.items():
-                host = Path(file_path(str(outdir), cname, path))
-                host.parent.mkdir(parents=True, exist_ok=True)
-                host.write_text(text, encoding="utf-8")
-                host.chmod(0o644)
-        done = runner.run(TrialContext(study=study, number=trial.number, env=env,
-                                       outdir=str(outdir), worker=runner.worker,
-                                       rendered=rendered, on_progress=progress))
-        write_logs(done, outdir)
-        if done.node:
-            record.attrs[NODE] = done.node
-        summaries, found = collect_profiles(job, done, outdir)
-        warnings.extend(done.warnings + found)
-        record.runs.extend(_run_rows(trial, done, outdir, label))
-        record.profiles.extend({**row, "trial_id": trial_id(trial),
-                                "source": row["source"] + (f"@{label}" if label else "")}
-                               for row in summaries)
-        record.logs.append(str(outdir / "merged.log"))
-        if progress is not None and progress.pruned is not None and done.stopped:
-            step, value = progress.pruned
-            where = f" ({label})" if label else ""
-            raise optuna.TrialPruned(f"pruned at step {step}{where}: {value:.6g} was worse than earlier "
-                          f"trials at that step ({plan_pruner(trial)} pruner); its containers "
-                          f"were stopped")
-        reason = failure_reason(job, done)
-        if reason:
-            raise TrialFailed(f"{label}: {reason}" if label else reason)
-        try:
-            value = extract_score(job.objective, done, outdir)
-        except TrialFailed as exc:
-            raise TrialFailed(f"{label}: {exc.reason}" if label else exc.reason) from None
-        if job.objective.file != "score.txt":
-            (outdir / "score.txt").write_text(f"{value!r}\n")
-        try:
-            metrics = read_metrics(job, done, outdir, goals.needed)
-        except TrialFailed as exc:
-            raise TrialFailed(f"{label}: {exc.reason}" if label else exc.reason) from None
-        return value, metrics
-
-    def run(params: dict[str, Any], trial: Any) -> Any:
-        import optuna
-
-        trialdir = results / study / str(trial.number)
-        record = _Record()
-        value = reason = None
-        try:
-            value = measure(params, trial, trialdir, record)
-            return value
-        except TrialFailed as exc:
-            reason = exc.reason
-            raise
-        except optuna.TrialPruned as exc:
-            reason = str(exc)
-            raise
-        except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise DiskFull(str(results)) from None
-            if exc.filename and str(exc.filename).startswith(str(results)):
-                raise ResultsUnwritable(str(results), exc.strerror or str(exc)) from None
-            raise
-        finally:
-            if trialdir.is_dir():
-                # On disk first: if the database is away past the limit, the next run
-                # records the trial from there.
-                saved = _quietly(record.save, trialdir, trial, params, value, reason)
-                record.write(trial, engine, results)
-                if saved:
-                    _quietly(record.save, trialdir, trial, params, value, reason, True)
-
-    def measure(params: dict[str, Any], trial: Any, trialdir: Path, record: _Record) -> float:
-        if trialdir.exists():  # left by an earlier study of the same name
-            shutil.rmtree(trialdir)
-        prior = _earlier_measurement(trial, params)
-        warmup, repeat = (0, 1) if prior else (plan.warmup, plan.repeat)
-        runs_per_trial = len(plan.workloads) * (warmup + repeat)
-        warnings: list[str] = []
-        samples: dict[str, list[float]] = {}
-        metric_samples: dict[str, list[float]] = {}
-        progress = None
-        if job.objective.progress is not None:
-            # The default configuration and confirmation re-runs are measured whole: they are
-            # what the others are judged against.
-            enqueued = any(trial.user_attrs.get(k) for k in (BASELINE, CONFIRM, SWEEP))
-            progress = _Progress(trial, prunable=plan.prune and not enqueued
-                                 and not goals.multi, report=not goals.multi)
-        try:
-            for workload in plan.workloads:
-                wl = workload_label(workload)
-                got = samples.setdefault(wl, [])
-                for k in range(-warmup, repeat):
-                    if runs_per_trial == 1:
-                        label, outdir = None, trialdir
-                    else:
-                        name = f"warmup{k + warmup}" if k < 0 else str(k)
-                        label = f"{wl}/{name}" if workload else name
-                        outdir = trialdir / (f"{wl}.{name}" if workload else name)
-                    value, metrics = one_run(params, workload, trial, outdir, label,
-                                             warnings, record, progress if k >= 0 else None)
-                    if k >= 0:
-                        got.append(value)
-                        for name, v in metrics.items():
-                            metric_samples.setdefault(name, []).append(v)
-        finally:
-            if progress is not None:
-                warnings.extend(progress.errors)
-                if progress.values:
-                    record.attrs[PROGRESS] = progress.values
-                if progress.pruned is not None:
-                    record.attrs[PRUNED_AT] = {"step": progress.pruned[0],
-                                               "value": progress.pruned[1],
-                                               "pruner": plan_pruner(trial)}
-            if warnings:
-                record.attrs[WARNINGS] = warnings
-        if prior:
-            record.attrs[DUPLICATE_OF] = prior.number
-            for wl, earlier in (prior.user_attrs.get(SAMPLES) or {}).items():
-                samples[wl] = list(earlier) + samples.get(wl, [])
-            for name, earlier in (prior.user_attrs.get(METRIC_SAMPLES) or {}).items():
-                metric_samples[name] = list(earlier) + metric_samples.get(name, [])
-        values = {wl: summarize(s, plan.statistic) for wl, s in samples.items()}
-        record.attrs[SAMPLES] = samples
-        record.attrs[SPREAD] = {wl: spread(s) for wl, s in samples.items()}
-        record.attrs[WORKLOADS] = values
-        baseline = None
-        if plan.aggregate == "geomean-ratio-to-baseline":
-            baseline = values if trial.user_attrs.get(BASELINE) else _baseline_values(trial)
-        value = combine(values, plan.aggregate, baseline)
-        if runs_per_trial > 1 or prior:
-            (trialdir / "score.txt").write_text(f"{value!r}\n")
-        # A metric is the statistic of its values over all the trial's measured runs.
-        measured = {SCORE: value, **{name: summarize(v, plan.statistic)
-                                     for name, v in metric_samples.items()}}
-        record.attrs[METRIC_SAMPLES] = metric_samples
-        record.attrs[METRICS] = measured
-        if goals.constraints:
-            record.attrs[CONSTRAINTS] = {c.text: c.holds(measured[c.name])
-                                         for c in goals.constraints}
-            record.constraints = {c.text: c.violation(measured[c.name])
-                                  for c in goals.constraints}
-        values = [measured[name] for name in goals.names]
-        return values[0] if len(values) == 1 else values
-
-    return run
-
-
 def plan_pruner(trial: Any) -> str:
     """The name of the study's pruner, as the person chose it."""
     name = type(getattr(trial.study, "pruner", None)).__name__
@@ -318,7 +138,7 @@ def plan_pruner(trial: Any) -> str:
         name, name)
 
 
-def _quietly(fn: Callable[..., Any], *args: Any) -> bool:
+def quietly(fn: Callable[..., Any], *args: Any) -> bool:
     """Writes to the results disk that must not hide the trial's own error (a full disk)."""
     try:
         fn(*args)
@@ -353,7 +173,7 @@ def record_outcomes(study: Any, results: Path, engine: Any) -> list[int]:
             continue  # its worker lives: it records the trial itself
         trial = optuna.Trial(study, trial_id(t))
         if not data.get("recorded"):
-            _Record(data["attrs"], data["runs"], data["profiles"], data["logs"],
+            Record(data["attrs"], data["runs"], data["profiles"], data["logs"],
                     data.get("constraints") or {}).write(trial, engine, results)
         if data.get("value") is not None:
             study.tell(number, data["value"])
@@ -367,7 +187,7 @@ def record_outcomes(study: Any, results: Path, engine: Any) -> list[int]:
     return done
 
 
-def _earlier_measurement(trial: Any, params: dict[str, Any]) -> Any:
+def earlier_measurement(trial: Any, params: dict[str, Any]) -> Any:
     """The complete trial that measured this configuration most (the latest of a chain of
     duplicates holds all its samples), when the sampler proposed it again. Enqueued trials
     (baseline, grid points, sweeps, confirmations) always run afresh."""
@@ -382,7 +202,7 @@ def _earlier_measurement(trial: Any, params: dict[str, Any]) -> Any:
                                     t.number))
 
 
-def _baseline_values(trial: Any) -> dict[str, float] | None:
+def baseline_values(trial: Any) -> dict[str, float] | None:
     for t in trial.study.get_trials(deepcopy=False, states=_complete()):
         if t.user_attrs.get(BASELINE):
             return t.user_attrs.get(WORKLOADS)
@@ -409,7 +229,7 @@ def _writer_gone(outcome: dict[str, Any], tid: int, stale: set[int]) -> bool:
     return tid in stale
 
 
-def _run_rows(trial: Any, done: Any, outdir: Path, label: str | None) -> list[dict[str, Any]]:
+def run_rows(trial: Any, done: Any, outdir: Path, label: str | None) -> list[dict[str, Any]]:
     """Per-container rows for tuner_runs."""
     rows = []
     for name, c in done.containers.items():

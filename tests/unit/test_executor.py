@@ -15,7 +15,8 @@ from tuner.job import parse_job
 from tuner.optimize import run_study
 from tuner.runner.base import ContainerRun, LogLine, TrialRun
 from tuner.space import Space
-from tuner.trial import Plan, make_trial_function
+from tuner.executor import TrialExecutor
+from tuner.trial import Plan
 
 
 class FakeRunner:
@@ -36,7 +37,7 @@ class FakeRunner:
 def setup(text: str, runner, tmp_path, **plan):
     job = parse_job(textwrap.dedent(text), "job.yaml")
     space = Space(job)
-    fn = make_trial_function(job, space, runner, "s", tmp_path, Plan(
+    fn = TrialExecutor(job, space, runner, "s", tmp_path, Plan(
         workloads=space.workload_points(), **plan))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(study_name="s", sampler=optuna.samplers.RandomSampler(seed=1))

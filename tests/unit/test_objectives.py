@@ -17,7 +17,8 @@ from tuner.optimize import make_pruner, run_study
 from tuner.reports import best_of, trial_rows
 from tuner.runner.base import ContainerRun, LogLine, TrialRun
 from tuner.space import Space
-from tuner.trial import Plan, make_trial_function
+from tuner.executor import TrialExecutor
+from tuner.trial import Plan
 
 
 class FakeRunner:
@@ -62,7 +63,7 @@ def study_for(text: str, runner, tmp_path, *, prune=False, pruner=None, points=(
     job = parse_job(textwrap.dedent(text), "job.yaml")
     space = Space(job)
     goals = goals_of(job)
-    fn = make_trial_function(job, space, runner, "goals", tmp_path / "results",
+    fn = TrialExecutor(job, space, runner, "goals", tmp_path / "results",
                              Plan(workloads=space.workload_points(), prune=prune))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(study_name="goals", storage=f"sqlite:///{tmp_path}/tuner.db",
@@ -231,7 +232,7 @@ def test_confirmation_re_runs_front_members(tmp_path):
 
     job = parse_job(textwrap.dedent(TWO), "job.yaml")
     space = Space(job)
-    fn = make_trial_function(job, space, FakeRunner(), "goals", tmp_path / "results",
+    fn = TrialExecutor(job, space, FakeRunner(), "goals", tmp_path / "results",
                              Plan(workloads=space.workload_points()))
     study = study_for(TWO, FakeRunner(), tmp_path, points=(2, 1, 3, 6))
     confirm_top(study, space, fn, top=2, runs=2, seed=1)

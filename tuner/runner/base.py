@@ -48,6 +48,8 @@ class TrialRun:
 
 
 class TrialRunner(Protocol):
+    worker: str  # names this worker's containers and network
+
     def open(self) -> None:
         """Connect, check images, create what every trial shares (the network)."""
 
