@@ -225,6 +225,8 @@ def _optimize_in_threads(study: "optuna.Study", objective: Any, total: int | Non
     to finish, and re-raises once they have cleaned up and been recorded."""
     import threading
 
+    from .storage import stop_soon
+
     failure: list[BaseException] = []
     # Not Thread.join: on Python 3.11 a join interrupted by Ctrl-C marks a live thread as
     # stopped (the bpo-45274 fix); an Event's wait is safe to interrupt.
@@ -247,7 +249,7 @@ def _optimize_in_threads(study: "optuna.Study", objective: Any, total: int | Non
             done.wait(0.2)
         except KeyboardInterrupt:
             interrupted = True
-            study._stop_flag = True  # Study.stop() may only be called from a trial's thread
+            stop_soon(study)
             if on_interrupt is not None:
                 on_interrupt()
     if interrupted:

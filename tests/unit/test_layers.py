@@ -55,11 +55,55 @@ def test_reports_do_not_import_the_optimizer_or_the_trial():
     assert not back, back
 
 
-def test_optuna_internals_are_reached_from_the_storage_package_only():
-    import re
+def optuna_private_names() -> set[str]:
+    """Every _private name Optuna's own source defines or assigns (methods, attributes,
+    functions, modules): what tuner must reach through tuner/storage/ only."""
+    import optuna
 
-    internal = re.compile(r"\._storage\b|\._trial_id\b|fixed_params|\._backend\b")
-    found = [f"{p.relative_to(ROOT.parent)}:{n}" for p in ROOT.rglob("*.py")
+    names = set()
+    for p in Path(optuna.__file__).parent.rglob("*.py"):
+        if p.stem.startswith("_") and not p.stem.startswith("__"):
+            names.add(p.stem)
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+                names.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                names.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return {n for n in names if n.startswith("_") and not n.startswith("__")}
+
+
+def optuna_private_uses(tree: ast.AST, private: set[str]) -> list[tuple[int, str]]:
+    """Where code reaches a private name of Optuna's: an attribute of something not its own
+    (self, cls), or an import from a private optuna module."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in private and not (
+                isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+            found.append((node.lineno, node.attr))
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("optuna"):
+            parts = node.module.split(".") + [a.name for a in node.names]
+            found += [(node.lineno, p) for p in parts if p.startswith("_")]
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if a.name.startswith("optuna")
+                      and any(p.startswith("_") for p in a.name.split("."))]
+    return found
+
+
+def test_optuna_internals_are_reached_from_the_storage_package_only():
+    private = optuna_private_names()
+    assert {"_study_id", "_trial_id", "_stop_flag", "_storage", "_backend"} <= private
+    found = [f"{p.relative_to(ROOT.parent)}:{line}: {name}" for p in ROOT.rglob("*.py")
              if "storage" not in p.relative_to(ROOT).parts
-             for n, line in enumerate(p.read_text().splitlines(), 1) if internal.search(line)]
+             and not p.name.endswith("_pb2.py")  # protobuf's generated code, not Optuna's
+             for line, name in optuna_private_uses(ast.parse(p.read_text()), private)]
     assert not found, found
+
+
+def test_the_private_name_check_finds_them():
+    private = optuna_private_names()
+    code = ("study._stop_flag = True\nx = summary._study_id\nself._study_id = 1\n"
+            "from optuna.storages._rdb import models\n")
+    assert sorted(name for _, name in optuna_private_uses(ast.parse(code), private)) == [
+        "_rdb", "_stop_flag", "_study_id"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..storage import study_id as storage_study_id
 from ..storage import trial_id
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def upload_logs(storage: "optuna.storages.BaseStorage", results: str | Path,
     store = FileSystemArtifactStore(str(store_dir))
     studies = trials = files = 0
     for summary in storage.get_all_studies():
-        study_id = summary._study_id
+        study_id = storage_study_id(summary)
         folder = root / summary.study_name
         if not folder.is_dir():
             continue

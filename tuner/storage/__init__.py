@@ -69,6 +69,17 @@ def trial_id(trial: Any) -> int:
     return trial._trial_id
 
 
+def study_id(summary: Any) -> int:
+    """The storage's id of a study, from a StudySummary (its public API has only the name)."""
+    return summary._study_id
+
+
+def stop_soon(study: "optuna.Study") -> None:
+    """Ask a study's optimize() to stop after its running trials, from any thread
+    (Study.stop() may only be called from a trial's thread)."""
+    study._stop_flag = True
+
+
 def backend(study: "optuna.Study") -> Any:
     """The RDB storage under Optuna's cache: its engine, its queue-only switch."""
     return getattr(study._storage, "_backend", study._storage)
