@@ -107,7 +107,7 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
         flag = "--parallel" if o.parallel not in (None, 1) else "--node-label"
         raise InputError(f"{flag}: only with --runner swarm (the local engine runs one trial "
                          f"at a time)", hint="several machines on one MySQL study: run "
-                                             "`tuner optimize` on each (see the README)")
+                                             "`tuner optimize` on each (see docs/machines.md)")
     if o.parallel is not None and o.parallel < 1:
         raise InputError("--parallel: must be at least 1")
     for flag, value in (("--n-trials", o.n_trials), ("--repeat", o.repeat),
