@@ -41,8 +41,8 @@ def _rows(engine: Any, trials: list[Any], container: str | None, sample_type: st
     if not rows:
         what = f"{sample_type} profiles" + (f" of container {container}" if container else "")
         raise InputError(f"no {what} stored for these trials",
-                         hint="collect them with a profile: block in the job (see docs/profiles.md), "
-                              "or choose --sample-index / --container")
+                         hint="collect them with a profile: block in the job (see "
+                              "docs/profiles.md), or choose --sample-index / --container")
     return rows
 
 
