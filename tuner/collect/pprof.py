@@ -25,6 +25,7 @@ import os
 import re
 import zlib
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from google.protobuf.message import DecodeError
 
@@ -214,7 +215,6 @@ def _parse_proto(data: bytes) -> Profile:
         msg.ParseFromString(data)
     except (DecodeError, RuntimeError, ValueError) as e:
         raise ProfileError(f"not a pprof profile (profile.proto): {e}") from e
-
     strings = list(msg.string_table)
     if not strings or strings[0] != "":
         raise ProfileError("not a pprof profile: malformed string table")
@@ -228,15 +228,23 @@ def _parse_proto(data: bytes) -> Profile:
     default_sample_type = string(msg.default_sample_type)
     if default_sample_type not in {t for t, _ in sample_types}:
         default_sample_type = sample_types[-1][0] if sample_types else ""
+    names: list[str] = []
+    location_nodes = _location_nodes(msg, string, names)
+    stacks, sample_stacks, sample_values = _merged_samples(msg, string, len(sample_types),
+                                                           location_nodes)
+    return Profile(sample_types, default_sample_type, names, stacks, sample_stacks, sample_values)
 
+
+def _location_nodes(msg: Any, string: Callable[[int], str], names: list[str]
+                    ) -> dict[int, tuple[int, ...]]:
+    """Location id -> its nodes (indexes into `names`, which it fills), innermost inlined
+    function first."""
     # Unnamed frames show as their binary, like pprof: "[base name]" or "<unknown>".
     mapping_names = {
         m.id: f"[{os.path.basename(string(m.filename))}]" if string(m.filename) else "<unknown>"
         for m in msg.mapping
     }
     function_names = {f.id: string(f.name) for f in msg.function}
-
-    names: list[str] = []
     node_of: dict[str, int] = {}
 
     def node(name: str) -> int:
@@ -246,7 +254,6 @@ def _parse_proto(data: bytes) -> Profile:
             names.append(name)
         return i
 
-    # Location id -> its nodes, innermost inlined function first.
     location_nodes: dict[int, tuple[int, ...]] = {}
     for loc in msg.location:
         if loc.mapping_id and loc.mapping_id not in mapping_names:
@@ -263,14 +270,19 @@ def _parse_proto(data: bytes) -> Profile:
                 )
             frames.append(node(function_names.get(line.function_id) or unnamed))
         location_nodes[loc.id] = tuple(frames) if frames else (node(unnamed),)
+    return location_nodes
 
+
+def _merged_samples(msg: Any, string: Callable[[int], str], n_types: int,
+                    location_nodes: dict[int, tuple[int, ...]]
+                    ) -> tuple[list[tuple[int, tuple[int, ...]]], list[int], list[tuple]]:
+    """The distinct stacks, each sample's stack, and each sample's values."""
     stack_index: dict[tuple[int, ...], int] = {}
     stacks: list[tuple[int, tuple[int, ...]]] = []
     sample_stacks: list[int] = []
     # pprof merges its input first: samples with the same stack and labels become one.
     # That matters for the total (a sum of absolute values) when signs mix.
     merged: dict[tuple, list[Number]] = {}
-    n_types = len(sample_types)
     for sample in msg.sample:
         values: list[Number] = list(sample.value)
         if len(values) != n_types:
@@ -294,9 +306,7 @@ def _parse_proto(data: bytes) -> Profile:
             stack = stack_index[location_ids] = len(stacks)
             stacks.append(_reduce_stack(location_ids, location_nodes))
         sample_stacks.append(stack)
-
-    sample_values = [tuple(values) for values in merged.values()]
-    return Profile(sample_types, default_sample_type, names, stacks, sample_stacks, sample_values)
+    return stacks, sample_stacks, [tuple(values) for values in merged.values()]
 
 
 def _reduce_stack(
