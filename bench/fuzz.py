@@ -871,7 +871,7 @@ def make_case(seed: int, index: int, seeds: dict[str, str],
     log: list[str] = []
     structural = [k for k in chosen if k in STRUCTURAL]
     if structural:
-        from tuner.job.load import _Loader
+        from tuner.job.yamlfile import Loader as _Loader
 
         data = yaml.load(text, Loader=_Loader)  # tuner's own loader: a SafeLoader
         raws: list[str] = []

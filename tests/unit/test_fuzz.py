@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tuner.job.load import _Loader
+from tuner.job.yamlfile import Loader as _Loader
 
 ROOT = Path(__file__).resolve().parents[2]
 
