@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .attrs import (CONSTRAINTS, CONSTRAINTS_OF, JOB, MEASURING, METRICS, OBJECTIVES, PROGRESS,
-                    PRUNED_AT, REASON, SAMPLES, SPREAD, SWEEP, UNITS)
+from .attrs import (CONSTRAINTS_MET, JOB, MEASURING, METRICS, OBJECTIVES, PROGRESS, PRUNED_AT,
+                    REASON, SAMPLES, SPREAD, STUDY_CONSTRAINTS, SWEEP, UNITS)
 from .errors import InputError
 
 if TYPE_CHECKING:  # the reading commands never import the job, space or optimizer layers
@@ -152,7 +152,7 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
             s.set_user_attr(OBJECTIVES, [{"name": n, "direction": d}
                                          for n, d in zip(goals.names, goals.directions)])
         if job.constraints:
-            s.set_user_attr(CONSTRAINTS_OF, list(job.constraints))
+            s.set_user_attr(STUDY_CONSTRAINTS, list(job.constraints))
         # How trials measure (repeats, workload values): later runs of the study (--measure,
         # confirmations) measure the same way, so their numbers compare.
         s.set_user_attr(MEASURING, {"repeat": o.repeat, "workload": o.workload})
@@ -269,14 +269,14 @@ def best(storage: str | None, study: str | None, per_workload: bool = False
 
 
 # what the trials listing shows
-TRIAL_ROW_ATTRS = (REASON, SAMPLES, SPREAD, METRICS, CONSTRAINTS, PROGRESS, PRUNED_AT)
+TRIAL_ROW_ATTRS = (REASON, SAMPLES, SPREAD, METRICS, CONSTRAINTS_MET, PROGRESS, PRUNED_AT)
 
 
 def trials(storage: str | None, study: str | None) -> tuple[str, list[dict[str, Any]]]:
     from .reports import trial_rows
 
     s = read_study(storage, study, user_keys=TRIAL_ROW_ATTRS)
-    return s.study_name, trial_rows(s, _tables(s))
+    return s.study_name, trial_rows(s, _engine_if_tables(s))
 
 
 def objective_names(storage: str | None, study: str | None) -> list[str]:
@@ -296,7 +296,7 @@ def runs(storage: str | None, study: str | None, number: int) -> tuple[str, list
     if found is None:
         raise InputError(f"TRIAL: study '{s.study_name}' has no trial {number} "
                          f"(it has {s.count()})")
-    engine = _tables(s)
+    engine = _engine_if_tables(s)
     rows = runs_of(engine, [trial_id(found)]) if engine is not None else []
     for r in rows:
         r.pop("id", None)
@@ -357,9 +357,9 @@ def effect(storage: str | None, study: str | None, param: str, *, measure: bool 
 def sweep(storage: str | None, study: str | None, param: str, *, steps: int = 2,
           results: str = "results",
           on_event: Callable[[TrialEvent], None] = lambda e: None) -> int:
-    """`--measure`: run the sweep of `param` around the study's best trial (tuner.measure
+    """`--measure`: run the sweep of `param` around the study's best trial (tuner.sweep
     chooses the points) as trials of the study; return how many ran."""
-    from .measure import sweep_points
+    from .sweep import sweep_points
     from .reports.effect import axis_of_dimension
     from .storage import load_study, open_storage
 
@@ -446,10 +446,10 @@ def profile_answer(kind: str, storage: str | None, study: str | None, **kwargs: 
     from .reports import profiles
 
     s = read_study(storage, study)
-    return getattr(profiles, kind)(s, _engine(s), **kwargs)
+    return getattr(profiles, kind)(s, _engine_with_tables(s), **kwargs)
 
 
-def _engine(study: Any) -> Any:
+def _engine_with_tables(study: Any) -> Any:
     from .storage import engine_of
     from .storage.tables import ensure_tables
 
@@ -483,7 +483,7 @@ def read_study(storage: str | None, study: str | None,
     return read(connect(url), url, study, user_keys)
 
 
-def _tables(study: Any) -> Any:
+def _engine_if_tables(study: Any) -> Any:
     """The engine, when the tuner's own tables are there (a study made by Optuna alone has
     none): reading never creates them."""
     from sqlalchemy import inspect

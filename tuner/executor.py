@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .attrs import (BASELINE, CONFIRM, CONSTRAINTS, DUPLICATE_OF, METRIC_SAMPLES, METRICS,
+from .attrs import (BASELINE, CONFIRM, CONSTRAINTS_MET, DUPLICATE_OF, METRIC_SAMPLES, METRICS,
                     NODE, PROGRESS, PRUNED_AT, SAMPLES, SPREAD, SWEEP, WARNINGS, WORKLOADS)
 from .errors import DiskFull, ResultsUnwritable, TrialFailed
 from .job import Job
@@ -133,7 +133,7 @@ class TrialExecutor:
         """What one run left: logs and profiles kept, rows gathered; its score and metrics,
         or why it failed or was pruned."""
         from .collect.logs import write_logs
-        from .collect.profiles import collect_profiles
+        from .collect.profile_summaries import collect_profiles
 
         write_logs(done, outdir)
         if done.node:
@@ -191,7 +191,7 @@ class TrialExecutor:
         attrs[METRIC_SAMPLES] = m.metric_samples
         attrs[METRICS] = measured
         if self.goals.constraints:
-            attrs[CONSTRAINTS] = {c.text: c.holds(measured[c.name])
+            attrs[CONSTRAINTS_MET] = {c.text: c.holds(measured[c.name])
                                   for c in self.goals.constraints}
             m.record.constraints = {c.text: c.violation(measured[c.name])
                                     for c in self.goals.constraints}

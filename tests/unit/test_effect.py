@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from tuner.measure import sweep_points, sweep_values
+from tuner.sweep import sweep_points, sweep_values
 from tuner.reports.effect import Axis, Obs, edge_of, effect, marginal, noise
 
 X = Axis("x", "int", low=0, high=6, step=1)

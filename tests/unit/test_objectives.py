@@ -9,7 +9,7 @@ import textwrap
 
 import optuna
 
-from tuner.attrs import (BASELINE, CONSTRAINTS, CONSTRAINTS_OF, METRICS, OBJECTIVES, PROGRESS,
+from tuner.attrs import (BASELINE, CONSTRAINTS_MET, STUDY_CONSTRAINTS, METRICS, OBJECTIVES, PROGRESS,
                          PRUNED_AT, REASON)
 from tuner.job import parse_job
 from tuner.job.goals import goals_of
@@ -74,7 +74,7 @@ def study_for(text: str, runner, tmp_path, *, prune=False, pruner=None, points=(
         study.set_user_attr(OBJECTIVES, [{"name": n, "direction": d}
                                          for n, d in zip(goals.names, goals.directions)])
     if job.constraints:
-        study.set_user_attr(CONSTRAINTS_OF, list(job.constraints))
+        study.set_user_attr(STUDY_CONSTRAINTS, list(job.constraints))
     for i, x in enumerate(points):
         study.enqueue_trial({"x": x}, user_attrs={BASELINE: True} if i == 0 else None)
     run_study(study, space, fn, n_trials=len(points), grid=False)
@@ -88,7 +88,7 @@ def test_metrics_are_recorded_and_constraints_decide_the_best(tmp_path):
     assert t.user_attrs[METRICS] == {"score": 2, "p99_ms": 20, "peak_memory": 2 * 2**20,
                                      "peak_memory.main": 2 * 2**20, "cpu_seconds": 0.5,
                                      "cpu_seconds.main": 0.5}
-    kept = {t.params["x"]: t.user_attrs[CONSTRAINTS] for t in study.trials}
+    kept = {t.params["x"]: t.user_attrs[CONSTRAINTS_MET] for t in study.trials}
     assert kept[3] == {"p99_ms <= 40": True, "peak_memory <= 3m": True}
     assert kept[4] == {"p99_ms <= 40": True, "peak_memory <= 3m": False}
     # Optuna's own constraint values: what the samplers learn feasibility from.

@@ -358,9 +358,9 @@ def test_reading_a_large_profile_is_fast() -> None:
         stack = [names[(i * 7 + d * 13) % 2000] for d in range(40)]
         b.sample(stack, 1, 10_000_000)
     raw = gzip.compress(b.bytes())
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a busy machine does not slow it
     profile = read_profile(raw)
     top = profile.top()
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert top.total == 20000 * 10_000_000
     assert elapsed < 5, f"reading a {len(raw)} byte profile took {elapsed:.2f}s"

@@ -174,7 +174,7 @@ def test_yaml_1_1_booleans_are_text_and_strict_bool_fields_say_so(tmp_path):
 
 
 def test_a_byte_range_is_instant_and_states_its_size(tmp_path):
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: a busy machine does not slow it
     v = load("""
         parameters:
           cache: {range: {min: 1048576, max: 8589934592, log: true}}
@@ -185,7 +185,7 @@ def test_a_byte_range_is_instant_and_states_its_size(tmp_path):
     assert v.space.grid_size == (8589934592 - 1048576 + 1) * 100000000001
     with pytest.raises(JobError, match=r"the grid has \d+ points .*use --sampler tpe"):
         v.space.grid()
-    assert time.perf_counter() - t0 < 1.0
+    assert time.process_time() - t0 < 1.0
     dist = v.space.distributions()["cache"]
     assert (dist.low, dist.high, dist.log) == (1048576, 8589934592, True)
 
@@ -235,10 +235,10 @@ def test_alias_bombs_are_bounded():
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
     for i in range(1, 9):
         bomb += f"{chr(97 + i)}: &{chr(97 + i)} [" + ", ".join([f"*{chr(96 + i)}"] * 10) + "]\n"
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: a busy machine does not slow it
     with pytest.raises(JobError, match="expands to more than 100000 values"):
         parse_job(bomb + "parameters: *i\nspec: {}\n", "bomb.yaml")
-    assert time.perf_counter() - t0 < 1.0
+    assert time.process_time() - t0 < 1.0
 
 
 def test_jobs_without_templates_render_their_plain_values(tmp_path):

@@ -1,6 +1,6 @@
 """Commands that answer questions about a finished study: importance, effect, report, dashboard.
 
-Thin like the rest of the CLI: options -> one call into tuner.reports (or tuner.measure) ->
+Thin like the rest of the CLI: options -> one call into tuner.reports (or tuner.sweep) ->
 rendering. Heavy imports stay inside the functions, so `--help` and `validate` stay fast.
 """
 
@@ -93,7 +93,7 @@ def effect(param: str, storage: str | None, study: str | None, as_json: bool, me
       tuner effect ratio --json | jq .verdict
     """
     from .. import app
-    from ..progress import TrialProgress
+    from .progress import TrialProgress
 
     with TrialProgress(_console(stderr=True), enabled=not as_json and measure) as progress:
         name, e, ran = app.effect(storage, study, param, measure=measure, steps=steps,

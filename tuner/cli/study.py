@@ -185,7 +185,7 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
       tuner optimize jobs/tracelog.yaml --runner swarm --sampler grid --node-label bench=yes
     """
     from .. import app
-    from ..progress import TrialProgress
+    from .progress import TrialProgress
 
     options = app.Options(sampler=sampler, n_trials=n_trials, seed=seed, repeat=repeat,
                           workload=_workloads(workloads), rebaseline=rebaseline,

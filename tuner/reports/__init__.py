@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..attrs import (BASELINE, CONFIRMED, CONSTRAINTS, CONSTRAINTS_OF, METRICS, OBJECTIVES,
+from ..attrs import (BASELINE, CONFIRMED, CONSTRAINTS_MET, STUDY_CONSTRAINTS, METRICS, OBJECTIVES,
                      PROGRESS, PRUNED_AT, REASON, SAMPLES, SPREAD, UNITS)
 from ..selection import directions_of, feasible, is_multi, pareto_front, primary
 from ..storage import trial_id
@@ -27,7 +27,7 @@ def objectives_of(study: "optuna.Study") -> list[dict[str, str]]:
 def feasibility(study: "optuna.Study") -> dict[str, Any] | None:
     """{"constraints", "feasible", "infeasible"} over complete trials; None without
     constraints."""
-    constraints = study.user_attrs.get(CONSTRAINTS_OF) or []
+    constraints = study.user_attrs.get(STUDY_CONSTRAINTS) or []
     if not constraints:  # no trial is read (a big study's best needs one query)
         return None
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
@@ -193,7 +193,7 @@ def trial_rows(study: "optuna.Study", engine: Any = None) -> list[dict[str, Any]
             "values": list(t.values) if multi and t.values else None,
             "metrics": t.user_attrs.get(METRICS),
             "feasible": feasible(t) if t.state.name == "COMPLETE" else None,
-            "constraints": t.user_attrs.get(CONSTRAINTS),
+            "constraints": t.user_attrs.get(CONSTRAINTS_MET),
             "progress": t.user_attrs.get(PROGRESS),
             "pruned_at": t.user_attrs.get(PRUNED_AT),
         })

@@ -20,8 +20,8 @@ from ..errors import DockerUnavailable, JobError, TrialFailed, notify
 from ..job import Job
 from . import cgroups
 from .base import ContainerRun, LogLine, TrialRun
-from .pprof import PprofCollector
-from .progress import follow_progress
+from .profiling import PprofCollector
+from .follow import follow_progress
 from .stats import StatsSampler
 from .specs import ContainerSpec, TrialContext, container_spec, labels, network_name, use_network
 

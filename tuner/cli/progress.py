@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .optimize import TrialEvent
-from .format import fmt as _fmt
-from .format import params_text
+from ..format import fmt as _fmt
+from ..format import params_text
+
+if TYPE_CHECKING:
+    from ..app import TrialEvent
 
 
 class TrialProgress:
