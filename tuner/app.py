@@ -279,11 +279,13 @@ def trials(storage: str | None, study: str | None) -> tuple[str, list[dict[str, 
     return s.study_name, trial_rows(s, _tables(s))
 
 
-def objective_names(storage: str | None, study: str | None) -> list[str]:
-    """The names of a study's objectives ("score" unless the job named several)."""
+def labels(storage: str | None, study: str | None) -> tuple[list[str], dict[str, str]]:
+    """The names of a study's objectives ("score" unless the job named several), and the
+    units of its parameters written with units (so tables show 128m, not 134217728)."""
     from .reports import objectives_of
 
-    return [o["name"] for o in objectives_of(read_study(storage, study))]
+    s = read_study(storage, study)
+    return [o["name"] for o in objectives_of(s)], s.user_attrs.get(UNITS) or {}
 
 
 def runs(storage: str | None, study: str | None, number: int) -> tuple[str, list[dict[str, Any]]]:

@@ -113,7 +113,7 @@ def _print_effect(e: Any, study: str) -> None:
     others = {k: v for k, v in e.base.params.items() if k != e.param}
     con.print(f"[bold]{e.param}[/] in study '{study}' ({e.direction}), {e.trials} complete "
               f"trial(s); the best is trial {e.base.number}, score {_fmt(e.base.value)}, at "
-              f"{e.param}={_fmt(e.base.params[e.param])}")
+              f"{e.param}={e.show(e.param, e.base.params[e.param])}")
     con.print(f"[bold]1. scores per value of {e.param}[/] (all complete trials; other "
               f"parameters vary)")
     t = Table()
@@ -125,7 +125,7 @@ def _print_effect(e: Any, study: str) -> None:
     con.print(t)
     hood = e.neighbourhood
     con.print(f"[bold]2. around the best[/]: trials with {hood.rule} "
-              f"({_params_text(others) or 'no other parameters'})")
+              f"({_params_text(others, e.units) or 'no other parameters'})")
     t = Table()
     for col in (e.param, "trials", "median", "scores (trial: score, distance)"):
         t.add_column(col, justify="right" if col != "scores (trial: score, distance)" else "left")
@@ -142,7 +142,7 @@ def _print_effect(e: Any, study: str) -> None:
     color = {"helps": "green", "hurts": "red"}.get(v.answer, "yellow")
     answer = f"[bold {color}]{v.answer.upper()}[/]" + (f" (leaning {v.leaning})"
                                                        if v.leaning else "")
-    con.print(f"[bold]3. raising {e.param} from {_fmt(v.base)}:[/] {answer}")
+    con.print(f"[bold]3. raising {e.param} from {e.show(e.param, v.base)}:[/] {answer}")
     con.print(f"   {v.because}")
     if e.edge is not None and e.edge.side != "max":  # the max case is already in `because`
         con.print(f"[yellow]note:[/] {e.edge.hint}")

@@ -18,6 +18,8 @@ from ..storage import engine_of, trial_id
 from ..storage.read import PLOT_TRIALS, plottable
 from ..storage.views import view_name
 from ..format import params_text as _params_text
+from ..format import values_text
+from ..attrs import UNITS
 from ..selection import directions_of
 
 if TYPE_CHECKING:
@@ -244,7 +246,8 @@ def _front_section(study: "optuna.Study") -> str:
                 x=[t.values[0] for t in trials], y=[t.values[1] for t in trials],
                 mode="markers+lines" if label == "Pareto front" else "markers",
                 name=label, marker={"color": color, "size": 9},
-                text=[f"trial {t.number}: {_params_text(t.params)}" for t in trials],
+                text=[f"trial {t.number}: {_params_text(t.params, _units(study))}"
+                      for t in trials],
                 hoverinfo="text+x+y"))
         base = best.get("baseline")
         if base and base.get("values"):
@@ -256,8 +259,9 @@ def _front_section(study: "optuna.Study") -> str:
                           f"({objectives[1]['direction']})", height=480)
         out.append(_fig_html(fig))
     params = list(best["params"])
+    units = _units(study)
     rows = [[str(r["number"]), *(_fmt(v) for v in r["values"]),
-             *(_fmt(r["params"].get(p)) for p in params)] for r in best["front"]]
+             *(_fmt(r["params"].get(p), units.get(p)) for p in params)] for r in best["front"]]
     out.append(_table(["trial", *names, *params], rows))
     return "".join(out)
 
@@ -288,7 +292,7 @@ def _uncertainty(best: dict[str, Any]) -> str:
                     if vs["ci"]:
                         side += (f" ({100 * (vs['ci'][0] - 1):+.1f}% .. "
                                  f"{100 * (vs['ci'][1] - 1):+.1f}%)")
-                rows.append([label, _params_text(d["params"]), str(d["n"]),
+                rows.append([label, _params_text(d["params"], best.get("units")), str(d["n"]),
                              _fmt(d["median"]), ci, side])
         out += "<h3>Uncertainty</h3>" + _why(
             "The top configurations and the default were re-run at the end (--confirm), in "
@@ -305,7 +309,7 @@ def _uncertainty(best: dict[str, Any]) -> str:
     drift = best.get("baseline_drift")
     if drift and best.get("drift") is not None:
         out += (f"<p>The default configuration, re-measured during the study (--rebaseline): "
-                f"{_e(', '.join(_fmt(d['value']) for d in drift))}; drift "
+                f"{_e(values_text([d['value'] for d in drift]))}; drift "
                 f"{100 * best['drift']:+.1f}% from first to last.</p>")
     return out
 
@@ -318,7 +322,7 @@ def _per_workload(study: "optuna.Study") -> str:
         return ""
     table = _table(["workload", "its best configuration", "its score",
                     "the overall best there", "cost of one configuration"],
-                   [[r["workload"], _params_text(r["params"]), _fmt(r["value"]),
+                   [[r["workload"], _params_text(r["params"], _units(study)), _fmt(r["value"]),
                      _fmt(r["overall_best_value"]),
                      f"{100 * r['cost_of_one_config']:+.1f}%"
                      if r["cost_of_one_config"] is not None else "-"] for r in rows])
@@ -381,7 +385,7 @@ def _effects_section(study: "optuna.Study", order: list[str]) -> str:
         if v.leaning:
             answer += f" (leaning {v.leaning})"
         because = _e(v.because) + (f"<br><i>{_e(e.edge.hint)}</i>" if e.edge else "")
-        rows.append([f"{_e(name)} from {_e(_fmt(v.base))}", answer, because])
+        rows.append([f"{_e(name)} from {_e(e.show(name, v.base))}", answer, because])
     return out[0] + _table(["raising", "verdict", "evidence"], rows, raw=True,
                            text_cols={0, 1, 2})
 
@@ -435,6 +439,7 @@ TABLE_ROWS = 1_000
 
 def _trials_section(study: "optuna.Study") -> str:
     rows = trial_rows(study)
+    units = _units(study)
     params = list(dict.fromkeys(k for r in rows for k in r["params"]))
     best = best_of(study)
     front = {f["number"] for f in (best or {}).get("front") or []}
@@ -474,7 +479,8 @@ def _trials_section(study: "optuna.Study") -> str:
             "no: " + ", ".join(k for k, ok in (r["constraints"] or {}).items() if not ok)]
         body.append([str(r["number"]), r["state"], *(_fmt(v) for v in values),
                      *(_metric(r["metrics"], m) for m in metrics), *kept,
-                     *(_fmt(r["params"].get(p)) for p in params), secs, r["reason"] or ""])
+                     *(_fmt(r["params"].get(p), units.get(p)) for p in params), secs,
+                     r["reason"] or ""])
         is_best = best is not None and (r["number"] == best["number"] or r["number"] in front)
         classes.append("best" if is_best else "infeasible" if r["feasible"] is False
                        else r["state"])
@@ -496,6 +502,11 @@ def _profiles_section(study: "optuna.Study") -> str:
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _units(study: "optuna.Study") -> dict[str, str]:
+    """Parameters written with units: shown as 128m, not 134217728."""
+    return study.user_attrs.get(UNITS) or {}
 
 
 def _param_order(study: "optuna.Study", groups: list["Importance"]) -> list[str]:
