@@ -341,9 +341,12 @@ def _history_section(study: "optuna.Study") -> str:
 def _importance_section(groups: list["Importance"]) -> str:
     import plotly.graph_objects as go
 
-    out = [_why("How much of the score's variation each parameter explains (fANOVA over the "
-                "complete trials; shares sum to 1). A parameter with a small share barely "
-                "matters in the range searched.")]
+    out = [_why("Two questions, two answers. <b>Overall</b> (fANOVA over the complete trials): "
+                "how much of the score's variation each parameter explains; a small share "
+                "barely matters in the range searched. <b>Among the best</b> (PED-ANOVA, the "
+                "chart optuna-dashboard draws): what still sets the best 10% of trials apart "
+                "from the rest; a knob the search has settled (every good trial has it right) "
+                "scores low there however much it matters overall. Shares sum to 1 in each.")]
     for g in groups:
         if g.workload:
             out.append(f"<h3>workload {_e(_params_text(g.workload))}</h3>")
@@ -351,13 +354,22 @@ def _importance_section(groups: list["Importance"]) -> str:
             out.append(_note(g.note or "no answer"))
             continue
         names = list(g.shares)[::-1]
-        fig = go.Figure(go.Bar(x=[g.shares[n] for n in names], y=names, orientation="h",
-                               text=[f"{g.shares[n]:.0%}" for n in names],
-                               textposition="outside"))
-        fig.update_layout(title=f"Parameter importance ({g.over})",
-                          xaxis_title="share of the score's variance", xaxis_range=[0, 1.1],
-                          height=120 + 40 * len(names), margin={"l": 140})
+        fig = go.Figure()
+        for label, shares in ((f"among the best ({g.best_over})", g.among_best),
+                              (f"overall ({g.over})", g.shares)):
+            if shares:
+                fig.add_trace(go.Bar(x=[shares.get(n, 0.0) for n in names], y=names,
+                                     orientation="h", name=label, textposition="outside",
+                                     text=[f"{shares.get(n, 0.0):.0%}" for n in names]))
+        fig.update_layout(title="Parameter importance", barmode="group",
+                          xaxis_title="share", xaxis_range=[0, 1.15],
+                          legend={"orientation": "h", "y": -0.2, "traceorder": "reversed"},
+                          height=160 + 60 * len(names), margin={"l": 140})
         out.append(_fig_html(fig))
+        rows = [[_e(n), f"{g.shares[n]:.1%}",
+                 f"{g.among_best[n]:.1%}" if n in g.among_best else "-"] for n in names[::-1]]
+        out.append(_table(["parameter", "overall (fANOVA)", "among the best (PED-ANOVA)"],
+                          rows, raw=True))
         if g.constant:
             out.append(_note("never varied, so no evidence: " + ", ".join(map(_e, g.constant))))
     return "".join(out)
