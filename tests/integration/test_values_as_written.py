@@ -163,9 +163,9 @@ def test_importance_answers_both_questions(tmp_path, run_cli, capsys, wide):
     assert sum(best.values()) == pytest.approx(1.0)
     assert run_cli("importance") == 0
     out = capsys.readouterr().out
-    assert "overall: each parameter's share" in out and "(fANOVA)" in out
-    assert "among the best: what still sets the best 10% of trials" in out
-    assert "PED-ANOVA, the chart optuna-dashboard draws" in out
+    assert "overall (fANOVA over 64 complete trial(s)): each parameter's share" in out
+    assert "among the best (PED-ANOVA, the chart optuna-dashboard draws): what still sets " \
+        "the best 10% of trials (7 of 64) apart from the rest" in out
     row = next(x for x in out.splitlines() if x.startswith("│ synchronousCommit"))
     assert f"{overall['synchronousCommit']:.1%}" in row and f"{best['synchronousCommit']:.1%}" in row
 

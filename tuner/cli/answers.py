@@ -66,10 +66,10 @@ def _print_importance(con: Any, study: str, g: Any, among_best: bool) -> None:
     if not g.shares:
         con.print(f"[yellow]{g.note}[/]")
     else:
-        con.print(f"  [bold]overall[/]: each parameter's share of the score's variation over "
-                  f"{g.over} (fANOVA)")
-        con.print(f"  [bold]among the best[/]: what still sets {g.best_over} (PED-ANOVA, "
-                  f"the chart optuna-dashboard draws); a knob the search has settled (the best "
+        con.print(f"  [bold]overall[/] (fANOVA over {g.over}): each parameter's share of the "
+                  f"score's variation")
+        con.print(f"  [bold]among the best[/] (PED-ANOVA, the chart optuna-dashboard draws): "
+                  f"what still sets {g.best_over}; a knob the search has settled (the best "
                   f"trials all have it right) scores low here however much it matters overall")
         first, second = (g.among_best, g.shares) if among_best else (g.shares, g.among_best)
         t = Table()
@@ -226,7 +226,8 @@ def dashboard(storage: str | None, host: str, port: int, results: str,
     try:
         d.serve(host, port)
     except KeyboardInterrupt:  # the way to stop a server: not an interrupted study
-        con.print("dashboard stopped")
+        pass
+    con.print("dashboard stopped")
 
 
 COMMANDS = [importance, effect, report, dashboard]

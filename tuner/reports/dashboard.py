@@ -93,14 +93,29 @@ def _known(study_attrs: dict[str, Any], trial: "optuna.trial.FrozenTrial") -> di
 
 def serve(storage: "optuna.storages.BaseStorage", artifact_dir: str | Path, host: str,
           port: int) -> None:
-    """Run optuna-dashboard in this process until Ctrl-C (or SIGTERM)."""
+    """Run optuna-dashboard in this process until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+    from wsgiref.simple_server import make_server
+
     from optuna.artifacts import FileSystemArtifactStore
-    from optuna_dashboard import run_server
+    from optuna_dashboard import wsgi
 
     # In-process rather than `optuna-dashboard URL`: the storage URL may carry a password
-    # (from TUNER_DB_PASSWORD) that must not appear in a process list.
-    run_server(storage, host=host, port=port,
-               artifact_store=FileSystemArtifactStore(str(artifact_dir)))
+    # (from TUNER_DB_PASSWORD) that must not appear in a process list. Our own server rather
+    # than run_server: a KeyboardInterrupt raised while a request is answered is swallowed by
+    # wsgiref's handler and the server went on; a signal that asks for shutdown never is.
+    app = wsgi(storage, artifact_store=FileSystemArtifactStore(str(artifact_dir)))
+    with make_server(host, port, app) as server:
+        def stop(signum: int, frame: Any) -> None:
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+        old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            server.serve_forever()
+        finally:
+            for s, handler in old.items():
+                signal.signal(s, handler)
 
 
 # --- tuner's importance beside the dashboard's chart ----------------------------------------
