@@ -118,6 +118,9 @@ def test_report_shows_sizes_as_the_job_wrote_them(tmp_path):
     uncertainty = words[words.index("<h3>Uncertainty</h3>"):]
     assert re.search(r"sharedBuffers=\d+m workMem=[\d.]+m checkpointTimeout=", uncertainty)
     assert "<td>128m</td>" in words
+    # Charts: size axes tick at round sizes (slices, contour); parallel coordinates' labels.
+    assert re.search(r'"ticktext":\["\d+m","\d+m"', page)
+    assert re.search(r'"text":"1008m","x":\d', page)
 
 
 def test_many_re_measured_defaults_are_summarised_and_all_in_json(tmp_path, run_cli, capsys,
@@ -163,9 +166,9 @@ def test_importance_answers_both_questions(tmp_path, run_cli, capsys, wide):
     assert sum(best.values()) == pytest.approx(1.0)
     assert run_cli("importance") == 0
     out = capsys.readouterr().out
-    assert "overall (fANOVA over 64 complete trial(s)): each parameter's share" in out
+    assert "overall (fANOVA over 70 complete trial(s)): each parameter's share" in out
     assert "among the best (PED-ANOVA, the chart optuna-dashboard draws): what still sets " \
-        "the best 10% of trials (7 of 64) apart from the rest" in out
+        "the best 10% of trials (7 of 70) apart from the rest" in out
     row = next(x for x in out.splitlines() if x.startswith("│ synchronousCommit"))
     assert f"{overall['synchronousCommit']:.1%}" in row and f"{best['synchronousCommit']:.1%}" in row
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import baseline_of, best_of, objectives_of, primary_view, trial_rows
+from .charts import label_units
 from ..format import fmt as _fmt
 from ..storage import engine_of, trial_id
 from ..storage.read import PLOT_TRIALS, plottable
@@ -541,7 +542,7 @@ def _plot(make: Callable[[], Any], study: "optuna.Study") -> str:
         return _note(f"no chart: {exc}")
     if not fig.data:
         return _note("no chart: no complete trial to draw")
-    return _fig_html(fig)
+    return _fig_html(label_units(fig, _units(study), study.get_trials(deepcopy=False)))
 
 
 def _fig_html(fig: Any) -> str:

@@ -477,4 +477,6 @@ def plottable(study: Any, limit: int = PLOT_TRIALS) -> tuple[Any, int | None]:
     memory = optuna.create_study(directions=[d.name.lower() for d in study.directions],
                                  study_name=study.study_name)
     memory.add_trials(as_frozen(complete))
+    for key, value in study.user_attrs.items():  # the units, so axes read 128m
+        memory.set_user_attr(key, value)
     return memory, sampled_from
