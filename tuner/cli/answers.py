@@ -14,7 +14,9 @@ from .output import storage_option, study_option
 from .output import console as _console
 from .output import dump as _dump
 from ..format import fmt as _fmt
+from ..format import SHOWN
 from ..format import params_text as _params_text
+from ..format import values_text as _values_text
 
 
 @click.command()
@@ -151,8 +153,9 @@ def _print_effect(e: Any, study: str) -> None:
     for lv in hood.levels:
         pts = [by_number[n] for n in lv.numbers]
         shown = ", ".join(f"#{p.number}: {_fmt(p.score)}"
-                          + (f" ({p.distance:.2f})" if p.distance else "") for p in pts[:6])
-        shown += f", ... ({len(pts) - 6} more)" if len(pts) > 6 else ""
+                          + (f" ({p.distance:.2f})" if p.distance else "") for p in pts[:SHOWN])
+        if len(pts) > SHOWN:  # the rest summarised; --json has every point
+            shown += f", ... (all {_values_text([p.score for p in pts])})"
         mark = " ◀ best" if e.base.number in lv.numbers else ""
         t.add_row(lv.label + mark, str(lv.count), _fmt(lv.median), shown)
     con.print(t)
