@@ -59,8 +59,8 @@ class Importance:
     def best_over(self) -> str:
         """Which trials the among-the-best answer is over, in words."""
         few = " (few: a rough answer)" if self.top < FEW_TOP else ""
-        return (f"the best {TOP_QUANTILE:.0%} of trials ({self.top} of {self.over_all}){few} "
-                f"apart from the rest")
+        return (f"the best {TOP_QUANTILE:.0%} of trials ({self.top} of {self.over_all}) "
+                f"apart from the rest{few}")
 
     @property
     def over(self) -> str:
@@ -131,7 +131,8 @@ def importance(trials: list["optuna.trial.FrozenTrial"], direction: Any,
         raw = _ped_anova(trials, direction, names)
         total = sum(raw.values())
         if total > 0:
-            answer.among_best = {p: raw.get(p, 0.0) / total for p in names}
+            answer.among_best = {p: raw.get(p, 0.0) / total
+                                 for p in sorted(names, key=lambda p: -raw.get(p, 0.0))}
         answer.top = min(len(trials), math.ceil(TOP_QUANTILE * len(trials)))
         answer.over_all = len(trials)
     return answer
