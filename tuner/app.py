@@ -279,11 +279,13 @@ def trials(storage: str | None, study: str | None) -> tuple[str, list[dict[str, 
     return s.study_name, trial_rows(s, _engine_if_tables(s))
 
 
-def objective_names(storage: str | None, study: str | None) -> list[str]:
-    """The names of a study's objectives ("score" unless the job named several)."""
+def labels(storage: str | None, study: str | None) -> tuple[list[str], dict[str, str]]:
+    """The names of a study's objectives ("score" unless the job named several), and the
+    units of its parameters written with units (so tables show 128m, not 134217728)."""
     from .reports import objectives_of
 
-    return [o["name"] for o in objectives_of(read_study(storage, study))]
+    s = read_study(storage, study)
+    return [o["name"] for o in objectives_of(s)], s.user_attrs.get(UNITS) or {}
 
 
 def runs(storage: str | None, study: str | None, number: int) -> tuple[str, list[dict[str, Any]]]:
@@ -413,6 +415,7 @@ class Dashboard:
     uploaded_files: int
     uploaded_trials: int
     storage: Any
+    notes: int = 0  # studies whose importance note was (re)written
 
     def serve(self, host: str, port: int) -> None:
         from .reports.dashboard import serve
@@ -437,7 +440,29 @@ def dashboard(storage: str | None, results: str, artifact_dir: str | None) -> Da
     rdb = store.open_storage(url)
     artifacts = Path(artifact_dir) if artifact_dir else Path(results) / ".artifacts"
     done = upload_logs(rdb, results, artifacts)
-    return Dashboard(store.redact(url), artifacts, done.files, done.trials, rdb)
+    notes = _importance_notes(rdb, url)
+    return Dashboard(store.redact(url), artifacts, done.files, done.trials, rdb, notes)
+
+
+def _importance_notes(rdb: Any, url: str) -> int:
+    """Each study's note explains the dashboard's importance chart (PED-ANOVA) beside tuner's
+    fANOVA, so the two answers never disagree unexplained. Returns the notes (re)written."""
+    import optuna
+
+    from .errors import TunerError
+    from .reports import primary_view
+    from .reports.dashboard import importance_note, save_importance_note
+    from .reports.importance import study_importance
+
+    written = 0
+    for summary in rdb.get_all_studies():
+        try:
+            groups = study_importance(primary_view(read_study(url, summary.study_name)))
+        except TunerError:  # no scikit-learn: the dashboard still serves, without the note
+            continue
+        study = optuna.load_study(study_name=summary.study_name, storage=rdb)
+        written += save_importance_note(study, importance_note(groups))
+    return written
 
 
 def profile_answer(kind: str, storage: str | None, study: str | None, **kwargs: Any

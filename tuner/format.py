@@ -1,18 +1,23 @@
-"""How values look to a person, the same in the terminal, the progress lines and the report."""
+"""How values look to a person, the same in the terminal, the progress lines, the report and
+the dashboard note. The one formatter: `--json` keeps the exact values."""
 
 from __future__ import annotations
 
-from typing import Any
+import statistics
+from typing import Any, Callable, Sequence
+
+SHOWN = 5  # lists longer than this are summarized (n, median, min .. max); --json has them all
 
 
 def fmt(value: Any, unit: str | None = None) -> str:
     """A value as a person reads it; a parameter written with units (`unit`: "bytes" or
-    "seconds") shows them again: 134217728 -> 128m."""
+    "seconds") shows them again: 134217728 -> 128m, 2310881 -> 2.2m (sampled sizes that are
+    not a whole number of k, m or g show three significant digits)."""
     if value is None:
         return "-"
     if unit and isinstance(value, (int, float)) and not isinstance(value, bool):
         if unit == "bytes" and float(value).is_integer():
-            return format_size(int(value))
+            return show_size(int(value))
         if unit == "seconds":
             return format_duration(float(value))
     if isinstance(value, float):
@@ -25,12 +30,36 @@ def params_text(params: dict[str, Any], units: dict[str, str] | None = None) -> 
     return " ".join(f"{k}={fmt(v, units.get(k))}" for k, v in params.items())
 
 
+def values_text(values: Sequence[Any], show: Callable[[Any], str] = fmt) -> str:
+    """A list of values for a person: all of them when there are few; past SHOWN, how many,
+    their median and their range (the full list is in --json)."""
+    if len(values) <= SHOWN:
+        return ", ".join(show(v) for v in values)
+    numbers = sorted(float(v) for v in values)
+    return (f"{len(values)} values, median {show(statistics.median(numbers))}, "
+            f"{show(numbers[0])} .. {show(numbers[-1])}")
+
+
+_SIZES = (("t", 1024**4), ("g", 1024**3), ("m", 1024**2), ("k", 1024))
+
+
 def format_size(n: int) -> str:
-    """Bytes in the largest unit that divides them exactly: 4g, 512m, 1000."""
-    for suffix, unit in (("t", 1024**4), ("g", 1024**3), ("m", 1024**2), ("k", 1024)):
+    """Bytes in the largest unit that divides them exactly: 4g, 512m, 1000. Exact, so
+    templates can put it into a program's config."""
+    for suffix, unit in _SIZES:
         if n >= unit and n % unit == 0:
             return f"{n // unit}{suffix}"
     return str(n)
+
+
+def show_size(n: int) -> str:
+    """Bytes for reading: exact when a unit divides them (128m), else three significant
+    digits of the largest unit below them (2310881 -> 2.2m)."""
+    exact = format_size(n)
+    if not exact.isdigit() or abs(n) < 1024:
+        return exact
+    suffix, unit = next((s, u) for s, u in _SIZES if abs(n) >= u)
+    return f"{n / unit:.3g}{suffix}"
 
 
 def format_duration(seconds: float) -> str:

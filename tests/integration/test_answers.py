@@ -188,11 +188,30 @@ def test_dashboard_lists_study_and_trial_logs(study, tmp_path):
         url = f"{base}/artifacts/{only['study_id']}/{first['trial_id']}/{log['artifact_id']}"
         with urllib.request.urlopen(url, timeout=5) as r:
             assert r.read() == b"trial 0 says hello\n"
+        # The study note explains the dashboard's own importance chart (PED-ANOVA) beside
+        # tuner's fANOVA, and its PED-ANOVA shares are the chart's.
+        note = detail["note"]["body"]
+        chart = get_json(f"{base}/api/studies/{only['study_id']}/param_importances")
+        (shares,) = chart["param_importances"]
+        for p in shares:
+            row = re.search(rf"^\| {p['name']} \| ([\d.]+)% \| ([\d.]+)% \|$", note, re.M)
+            assert row, note
+            assert float(row[2]) == pytest.approx(100 * p["importance"], abs=0.051)
+        assert "chart is **PED-ANOVA**" in note and "overall (fANOVA)" in note
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "81 trial(s) uploaded" in " ".join(err.split())
+    assert "importance: 1 study note(s) written" in " ".join(err.split())
+    from optuna_dashboard import get_note
+
+    from tuner.reports.importance import study_importance
+
+    written = optuna.load_study(study_name="known", storage=f"sqlite:///{tmp_path}/tuner.db")
+    (g,) = study_importance(written)
+    assert get_note(written) == note  # read back through optuna-dashboard's own API
+    assert f"| x | {g.shares['x']:.1%} | {g.among_best['x']:.1%} |" in note
 
     # A second run uploads nothing again, and restores a stored copy that went missing.
     from tuner.reports.dashboard import upload_logs
@@ -222,3 +241,20 @@ def test_report_profiles_section_shows_stored_profiles(study, tmp_path):
     assert [(r["trial"], r["function"], r["flat %"]) for r in rows] == [
         (f"best #{best.number}", "main.hash", "70.0%"), (f"best #{best.number}", "main.io", "30.0%")]
     assert "main.hash" in render(s)
+
+
+def test_importance_note_keeps_what_a_person_wrote(study):
+    from optuna_dashboard import get_note, save_note
+
+    from tuner.reports.dashboard import importance_note, save_importance_note
+    from tuner.reports.importance import study_importance
+
+    save_note(study, "# my notes\nwe run this on the big box")
+    text = importance_note(study_importance(study))
+    assert save_importance_note(study, text)
+    first = get_note(study)
+    assert first.startswith("# my notes\nwe run this on the big box\n\n## tuner:")
+    assert not save_importance_note(study, text)  # unchanged: no new note version
+    newer = text.replace("tuner answers both", "tuner answers both (again)")
+    assert save_importance_note(study, newer)
+    assert get_note(study) == first.replace(text, newer)  # replaced in place, once

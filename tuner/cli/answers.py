@@ -14,25 +14,32 @@ from .output import storage_option, study_option
 from .output import console as _console
 from .output import dump as _dump
 from ..format import fmt as _fmt
+from ..format import SHOWN
 from ..format import params_text as _params_text
+from ..format import values_text as _values_text
 
 
 @click.command()
 @storage_option
 @study_option
 @click.option("--json", "as_json", is_flag=True,
-              help="Print JSON: {param: share}, shares summing to 1 ({} when there is too "
-                   "little evidence; a list of {workload, trials, importance, constant, note} "
-                   "when trials ran several workloads).")
-def importance(storage: str | None, study: str | None, as_json: bool) -> None:
-    """Which parameters matter: each one's share of the score's variation.
-
-    fANOVA (seeded, so the same study gives the same answer) over the complete trials.
+              help="Print JSON: {param: share}, shares summing to 1 (overall, fANOVA; with "
+                   "--among-best, PED-ANOVA's); {} when there is too little evidence; a list "
+                   "of {workload, trials, importance, among_best, ...} when trials ran "
+                   "several workloads.")
+@click.option("--among-best", is_flag=True,
+              help="Lead with what matters among the best configurations (PED-ANOVA over the "
+                   "top 10%, the question optuna-dashboard's chart answers).")
+def importance(storage: str | None, study: str | None, as_json: bool, among_best: bool) -> None:
+    """Which parameters matter, two ways: overall (each one's share of the score's variation
+    over every trial: fANOVA, seeded) and among the best (what still sets the best 10% of
+    trials apart: PED-ANOVA, the chart optuna-dashboard draws).
 
     \b
     Example:
       tuner importance
       tuner importance --study tracelog --json
+      tuner importance --json --among-best
     """
     from .. import app
 
@@ -40,7 +47,7 @@ def importance(storage: str | None, study: str | None, as_json: bool) -> None:
     if as_json:
         if len(groups) == 1:
             g = groups[0]
-            _dump(g.shares)
+            _dump(g.among_best if among_best else g.shares)
             for line in ([g.note] if g.note else []) + (
                     [f"never varied (no evidence): {', '.join(g.constant)}"] if g.constant
                     else []):
@@ -48,24 +55,37 @@ def importance(storage: str | None, study: str | None, as_json: bool) -> None:
         else:
             _dump([g.to_dict() for g in groups])
         return
-    from rich.table import Table
-
     con = _console()
     for g in groups:
-        where = f" for workload {_params_text(g.workload)}" if g.workload else ""
-        con.print(f"study '{name}'{where}: parameter importance (fANOVA over {g.over})")
-        if not g.shares:
-            con.print(f"[yellow]{g.note}[/]")
-        else:
-            t = Table()
-            t.add_column("parameter")
-            t.add_column("share", justify="right")
-            t.add_column("")
-            for param, share in g.shares.items():
-                t.add_row(param, f"{share:.1%}", "█" * max(1, round(share * 30)) if share else "")
-            con.print(t)
-        if g.constant:
-            con.print(f"never varied, so no evidence: {', '.join(g.constant)}")
+        _print_importance(con, name, g, among_best)
+
+
+def _print_importance(con: Any, study: str, g: Any, among_best: bool) -> None:
+    from rich.table import Table
+
+    where = f" for workload {_params_text(g.workload)}" if g.workload else ""
+    con.print(f"study '{study}'{where}: parameter importance")
+    if not g.shares:
+        con.print(f"[yellow]{g.note}[/]")
+    else:
+        con.print(f"  [bold]overall[/] (fANOVA over {g.over}): each parameter's share of the "
+                  f"score's variation")
+        con.print(f"  [bold]among the best[/] (PED-ANOVA, the chart optuna-dashboard draws): "
+                  f"what still sets {g.best_over}; a knob the search has settled (the best "
+                  f"trials all have it right) scores low here however much it matters overall")
+        first, second = (g.among_best, g.shares) if among_best else (g.shares, g.among_best)
+        t = Table()
+        t.add_column("parameter")
+        for col in (("among the best", "", "overall") if among_best
+                    else ("overall", "", "among the best")):
+            t.add_column(col, justify="right" if col else "left")
+        for param in sorted(first, key=lambda p: -first[p]):
+            share, other = first[param], second.get(param)
+            t.add_row(param, f"{share:.1%}", "█" * max(1, round(share * 20)) if share else "",
+                      f"{other:.1%}" if other is not None else "-")
+        con.print(t)
+    if g.constant:
+        con.print(f"never varied, so no evidence: {', '.join(g.constant)}")
 
 
 @click.command()
@@ -113,7 +133,7 @@ def _print_effect(e: Any, study: str) -> None:
     others = {k: v for k, v in e.base.params.items() if k != e.param}
     con.print(f"[bold]{e.param}[/] in study '{study}' ({e.direction}), {e.trials} complete "
               f"trial(s); the best is trial {e.base.number}, score {_fmt(e.base.value)}, at "
-              f"{e.param}={_fmt(e.base.params[e.param])}")
+              f"{e.param}={e.show(e.param, e.base.params[e.param])}")
     con.print(f"[bold]1. scores per value of {e.param}[/] (all complete trials; other "
               f"parameters vary)")
     t = Table()
@@ -125,7 +145,7 @@ def _print_effect(e: Any, study: str) -> None:
     con.print(t)
     hood = e.neighbourhood
     con.print(f"[bold]2. around the best[/]: trials with {hood.rule} "
-              f"({_params_text(others) or 'no other parameters'})")
+              f"({_params_text(others, e.units) or 'no other parameters'})")
     t = Table()
     for col in (e.param, "trials", "median", "scores (trial: score, distance)"):
         t.add_column(col, justify="right" if col != "scores (trial: score, distance)" else "left")
@@ -133,8 +153,9 @@ def _print_effect(e: Any, study: str) -> None:
     for lv in hood.levels:
         pts = [by_number[n] for n in lv.numbers]
         shown = ", ".join(f"#{p.number}: {_fmt(p.score)}"
-                          + (f" ({p.distance:.2f})" if p.distance else "") for p in pts[:6])
-        shown += f", ... ({len(pts) - 6} more)" if len(pts) > 6 else ""
+                          + (f" ({p.distance:.2f})" if p.distance else "") for p in pts[:SHOWN])
+        if len(pts) > SHOWN:  # the rest summarised; --json has every point
+            shown += f", ... (all {_values_text([p.score for p in pts])})"
         mark = " ◀ best" if e.base.number in lv.numbers else ""
         t.add_row(lv.label + mark, str(lv.count), _fmt(lv.median), shown)
     con.print(t)
@@ -142,7 +163,7 @@ def _print_effect(e: Any, study: str) -> None:
     color = {"helps": "green", "hurts": "red"}.get(v.answer, "yellow")
     answer = f"[bold {color}]{v.answer.upper()}[/]" + (f" (leaning {v.leaning})"
                                                        if v.leaning else "")
-    con.print(f"[bold]3. raising {e.param} from {_fmt(v.base)}:[/] {answer}")
+    con.print(f"[bold]3. raising {e.param} from {e.show(e.param, v.base)}:[/] {answer}")
     con.print(f"   {v.because}")
     if e.edge is not None and e.edge.side != "max":  # the max case is already in `because`
         con.print(f"[yellow]note:[/] {e.edge.hint}")
@@ -199,12 +220,17 @@ def dashboard(storage: str | None, host: str, port: int, results: str,
     con = _console(stderr=True)
     con.print(f"logs: {d.uploaded_files} new file(s) from {d.uploaded_trials} trial(s) uploaded "
               f"to {d.artifacts}")
+    if d.notes:
+        con.print(f"importance: {d.notes} study note(s) written: the dashboard's chart is "
+                  f"PED-ANOVA (what matters among the best); the note lists tuner's overall "
+                  f"answer beside it")
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     con.print(f"serving {d.url} at [bold]http://{shown}:{port}/dashboard/[/] (Ctrl-C stops)")
     try:
         d.serve(host, port)
     except KeyboardInterrupt:  # the way to stop a server: not an interrupted study
-        con.print("dashboard stopped")
+        pass
+    con.print("dashboard stopped")
 
 
 COMMANDS = [importance, effect, report, dashboard]

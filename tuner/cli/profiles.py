@@ -153,7 +153,7 @@ def profile_compare(param: str, container: str | None, sample_index: str, count:
     t.add_column("top functions (share of total)")
     for g in data["groups"]:
         tops = "\n".join(f"{100 * f['share']:5.1f}%  {f['name']}" for f in g["functions"])
-        t.add_row(_fmt(g["value"]), str(g["trials"]), _amount(g["total"], data["unit"]), tops)
+        t.add_row(_fmt(g["value"], data.get("param_unit")), str(g["trials"]), _amount(g["total"], data["unit"]), tops)
     con.print(t)
     if data["movers"]:
         con.print("[bold]moves most[/] (share per value, in the order above):")

@@ -10,6 +10,7 @@ import click
 
 from ..format import fmt as _fmt
 from ..format import params_text as _params_text
+from ..format import values_text as _values_text
 from .output import console as _console
 from .output import dump as _dump
 from .output import json_option, printable as _printable, storage_option, study_option
@@ -280,9 +281,9 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
                   f"{100 * best['change_vs_baseline']:+.1f}% against the default's")
     drift = best.get("baseline_drift")
     if drift and best.get("drift") is not None:
-        values = ", ".join(_fmt(d["value"]) for d in drift)
+        values = _values_text([d["value"] for d in drift])
         con.print(f"the default configuration re-measured: {values} "
-                  f"(drift {100 * best['drift']:+.1f}%)")
+                  f"(drift {100 * best['drift']:+.1f}% from first to last)")
     confirmed = best.get("confirmed")
     if confirmed:
         from ..reports.confidence import confirmation_verdict
@@ -439,7 +440,7 @@ def trials(storage: str | None, study: str | None, as_json: bool, last: int,
     from .. import app as _app
 
     params = list(dict.fromkeys(k for r in rows for k in r["params"]))
-    objectives = _app.objective_names(storage, name)
+    objectives, units = _app.labels(storage, name)
     metrics = list(dict.fromkeys(k for r in rows for k in (r["metrics"] or {})
                                  if k != "score" and "." not in k and k not in objectives))
     constrained = any(r["feasible"] is not None for r in rows)
@@ -483,7 +484,7 @@ def trials(storage: str | None, study: str | None, as_json: bool, last: int,
         t.add_row(str(r["number"]), state, *(_fmt(v) for v in values),
                   *([_fmt(None)] * (len(objectives) - len(values))),
                   *(_metric(r, m) for m in metrics), *feasible,
-                  *(_fmt(r["params"].get(p)) for p in params), *noise, secs,
+                  *(_fmt(r["params"].get(p), units.get(p)) for p in params), *noise, secs,
                   r["reason"] or "")
     _console().print(t)
 

@@ -94,11 +94,73 @@ def _known(study_attrs: dict[str, Any], trial: "optuna.trial.FrozenTrial") -> di
 
 def serve(storage: "optuna.storages.BaseStorage", artifact_dir: str | Path, host: str,
           port: int) -> None:
-    """Run optuna-dashboard in this process until Ctrl-C (or SIGTERM)."""
+    """Run optuna-dashboard in this process until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+    from wsgiref.simple_server import make_server
+
     from optuna.artifacts import FileSystemArtifactStore
-    from optuna_dashboard import run_server
+    from optuna_dashboard import wsgi
 
     # In-process rather than `optuna-dashboard URL`: the storage URL may carry a password
-    # (from TUNER_DB_PASSWORD) that must not appear in a process list.
-    run_server(storage, host=host, port=port,
-               artifact_store=FileSystemArtifactStore(str(artifact_dir)))
+    # (from TUNER_DB_PASSWORD) that must not appear in a process list. Our own server rather
+    # than run_server: a KeyboardInterrupt raised while a request is answered is swallowed by
+    # wsgiref's handler and the server went on; a signal that asks for shutdown never is.
+    app = wsgi(storage, artifact_store=FileSystemArtifactStore(str(artifact_dir)))
+    with make_server(host, port, app) as server:
+        def stop(signum: int, frame: Any) -> None:
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+        old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            server.serve_forever()
+        finally:
+            for s, handler in old.items():
+                signal.signal(s, handler)
+
+
+# --- tuner's importance beside the dashboard's chart ----------------------------------------
+
+NOTE_HEADING = "## tuner: which parameters matter"
+NOTE_END = "_Written by `tuner dashboard` each time it starts; `tuner importance` says the same._"
+
+
+def importance_note(groups: list[Any]) -> str:
+    """The study note (markdown): the dashboard's chart is PED-ANOVA (what matters among the
+    best); tuner's fANOVA answers what matters overall; both sets of shares, side by side."""
+    lines = [NOTE_HEADING, "",
+             "optuna-dashboard's *Hyperparameter Importance* chart is **PED-ANOVA**: what still "
+             "sets the best 10% of trials apart from the rest. A knob the search has settled "
+             "(the best trials all have it right) scores low there however much it matters "
+             "overall. tuner answers both questions:", ""]
+    for g in groups:
+        if g.workload:
+            lines += [f"**workload {' '.join(f'{k}={v}' for k, v in g.workload.items())}**", ""]
+        if not g.shares:
+            lines += [f"no answer yet: {g.note}", ""]
+            continue
+        lines += ["| parameter | overall (fANOVA) | among the best (PED-ANOVA, the chart) |",
+                  "|---|---:|---:|"]
+        lines += [f"| {n} | {g.shares[n]:.1%} | "
+                  + (f"{g.among_best[n]:.1%} |" if n in g.among_best else "- |")
+                  for n in g.shares]
+        lines += ["", f"Overall: fANOVA over {g.over}. Among the best: {g.best_over}.", ""]
+    return "\n".join(lines + [NOTE_END])
+
+
+def save_importance_note(study: "optuna.Study", text: str) -> bool:
+    """Put `text` in the study's note in place of tuner's earlier one, keeping whatever else
+    a person wrote there; saved only when it changed (each save is a new note version)."""
+    from optuna_dashboard import get_note, save_note
+
+    old = get_note(study)
+    start = old.find(NOTE_HEADING)
+    end = old.find(NOTE_END, start) if start >= 0 else -1
+    if start >= 0 and end >= 0:
+        new = old[:start] + text + old[end + len(NOTE_END):]
+    else:
+        new = (old.rstrip() + "\n\n" if old.strip() else "") + text
+    if new == old:
+        return False
+    save_note(study, new)
+    return True

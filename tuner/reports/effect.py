@@ -18,6 +18,8 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
+from ..format import fmt as _fmt
+
 if TYPE_CHECKING:
     import optuna
 
@@ -46,6 +48,11 @@ class Axis:
     step: float | None = None
     log: bool = False
     choices: tuple[Any, ...] = ()
+    unit: str | None = None  # "bytes" | "seconds" when the job wrote the range with units
+
+    def show(self, value: Any) -> str:
+        """A value of this parameter as the job wrote it (128m, 90s)."""
+        return _fmt(value, self.unit)
 
     @property
     def ordered(self) -> bool:
@@ -113,7 +120,7 @@ class Axis:
         return abs(self.position(a) - self.position(b))
 
 
-def axis_of(name: str, dist: Any) -> Axis:
+def axis_of(name: str, dist: Any, unit: str | None = None) -> Axis:
     """An Axis from an Optuna distribution."""
     from optuna.distributions import CategoricalDistribution, IntDistribution
 
@@ -121,14 +128,14 @@ def axis_of(name: str, dist: Any) -> Axis:
         return Axis(name, "enum", choices=tuple(dist.choices))
     kind = "int" if isinstance(dist, IntDistribution) else "float"
     step = dist.step if kind == "float" else (None if dist.log else dist.step)
-    return Axis(name, kind, low=dist.low, high=dist.high, step=step, log=dist.log)
+    return Axis(name, kind, low=dist.low, high=dist.high, step=step, log=dist.log, unit=unit)
 
 
 def axis_of_dimension(d: "Dimension") -> Axis:
     """An Axis from a job's search dimension."""
     if d.kind == "enum":
         return Axis(d.name, "enum", choices=tuple(d.choices or ()))
-    return Axis(d.name, d.kind, low=d.low, high=d.high, step=d.step, log=d.log)
+    return Axis(d.name, d.kind, low=d.low, high=d.high, step=d.step, log=d.log, unit=d.unit)
 
 
 @dataclass(frozen=True)
@@ -157,10 +164,12 @@ class Level:
     min: float
     max: float
     numbers: list[int] = field(default_factory=list)
+    unit: str | None = None  # the parameter's, for the label (low and high stay exact)
 
     @property
     def label(self) -> str:
-        return _fmt(self.low) if self.low == self.high else f"{_fmt(self.low)} .. {_fmt(self.high)}"
+        low, high = _fmt(self.low, self.unit), _fmt(self.high, self.unit)
+        return low if self.low == self.high else f"{low} .. {high}"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -174,7 +183,7 @@ def marginal(obs: Sequence[Obs], axis: Axis, direction: str) -> list[Level]:
     distinct = sorted({repr(v): v for v, _ in pts}.values(), key=axis.key)
     if len(distinct) <= MAX_LEVELS or not axis.ordered:
         groups = [[o for v, o in pts if v == d] for d in distinct]
-        return [_level(d, d, g, axis.name, direction) for d, g in zip(distinct, groups)]
+        return [_level(d, d, g, axis.unit, direction) for d, g in zip(distinct, groups)]
     keys = sorted(axis.key(v) for v, _ in pts)
     bins = min(N_BINS, max(2, len(keys) // 3))
     edges = sorted({_quantile(keys, i / bins) for i in range(1, bins)})
@@ -185,15 +194,16 @@ def marginal(obs: Sequence[Obs], axis: Axis, direction: str) -> list[Level]:
     for g in groups:
         if g:
             vals = sorted((o.params[axis.name] for o in g), key=axis.key)
-            out.append(_level(vals[0], vals[-1], g, axis.name, direction))
+            out.append(_level(vals[0], vals[-1], g, axis.unit, direction))
     return out
 
 
-def _level(low: Any, high: Any, group: Sequence[Obs], name: str, direction: str) -> Level:
+def _level(low: Any, high: Any, group: Sequence[Obs], unit: str | None,
+           direction: str) -> Level:
     ys = sorted(o.value for o in group)
     best = ys[0] if direction == "minimize" else ys[-1]
     return Level(low, high, len(ys), best, statistics.median(ys), _quantile(ys, 0.25),
-                 _quantile(ys, 0.75), ys[0], ys[-1], sorted(o.number for o in group))
+                 _quantile(ys, 0.75), ys[0], ys[-1], sorted(o.number for o in group), unit)
 
 
 # --- 2. the conditional view -------------------------------------------------------------
@@ -286,7 +296,7 @@ def _levels(obs: Sequence[Obs], axis: Axis, direction: str) -> list[Level]:
     out = []
     for b in sorted(groups):
         vals = sorted((o.params[axis.name] for o in groups[b]), key=axis.key)
-        out.append(_level(vals[0], vals[-1], groups[b], axis.name, direction))
+        out.append(_level(vals[0], vals[-1], groups[b], axis.unit, direction))
     return out
 
 
@@ -360,11 +370,11 @@ def edge_of(axis: Axis, value: Any) -> Edge | None:
     where = f"parameters.{axis.name}." + ("enum" if axis.kind == "enum" else "range")
     if _same(value, hi) and not _same(lo, hi):
         more = "add a larger value to it" if axis.kind == "enum" else "raise its max"
-        return Edge("max", hi, f"{axis.name}={_fmt(value)} is the top of its range: higher "
+        return Edge("max", hi, f"{axis.name}={axis.show(value)} is the top of its range: higher "
                                f"values may be better still; widen {where} ({more})")
     if _same(value, lo) and not _same(lo, hi):
         less = "add a smaller value to it" if axis.kind == "enum" else "lower its min"
-        return Edge("min", lo, f"{axis.name}={_fmt(value)} is the bottom of its range: lower "
+        return Edge("min", lo, f"{axis.name}={axis.show(value)} is the bottom of its range: lower "
                                f"values may be better still; widen {where} ({less})")
     return None
 
@@ -386,7 +396,7 @@ def verdict(hood: Neighbourhood, axis: Axis, base_value: Any, direction: str,
                                f"in the tables instead")
     if not at:
         return Verdict(UNCLEAR, None, base_value,
-                       because=f"no neighbour ran {axis.name}={_fmt(base_value)}")
+                       because=f"no neighbour ran {axis.name}={axis.show(base_value)}")
     i = at[0]
     if i + 1 >= len(levels):
         return Verdict(UNCLEAR, None, base_value,
@@ -455,6 +465,11 @@ class Effect:
     noise: Noise
     verdict: Verdict
     edge: Edge | None
+    units: dict[str, str] = field(default_factory=dict)  # parameters written with units
+
+    def show(self, name: str, value: Any) -> str:
+        """A parameter's value as the job wrote it (128m, 90s)."""
+        return _fmt(value, self.units.get(name))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -473,6 +488,7 @@ class Effect:
             "noise": asdict(self.noise),
             "verdict": asdict(self.verdict),
             "edge": asdict(self.edge) if self.edge else None,
+            "units": self.units,
         }
 
 
@@ -490,7 +506,8 @@ def effect(obs: Sequence[Obs], axes: dict[str, Axis], param: str, direction: str
     sd = noise(obs, axes, hood.levels, [Obs(n.number, {}, n.score) for n in hood.points])
     base_value = base.params[param]
     return Effect(param, direction, base, len(obs), marginal(obs, axis, direction), hood, sd,
-                  verdict(hood, axis, base_value, direction, sd), edge_of(axis, base_value))
+                  verdict(hood, axis, base_value, direction, sd), edge_of(axis, base_value),
+                  {n: a.unit for n, a in axes.items() if a.unit})
 
 
 def study_effect(study: "optuna.Study", param: str) -> Effect:
@@ -499,7 +516,7 @@ def study_effect(study: "optuna.Study", param: str) -> Effect:
 
     from ..errors import InputError
 
-    from ..attrs import DUPLICATE_OF
+    from ..attrs import DUPLICATE_OF, UNITS
 
     trials = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
               if t.value is not None]
@@ -507,7 +524,7 @@ def study_effect(study: "optuna.Study", param: str) -> Effect:
     # chain, or one measurement would count twice and look like a perfect repeat.
     superseded = {t.user_attrs.get(DUPLICATE_OF) for t in trials}
     trials = [t for t in trials if t.number not in superseded]
-    axes = study_axes(trials)
+    axes = study_axes(trials, study.user_attrs.get(UNITS))
     if param not in axes:
         known = ", ".join(axes) or "none yet"
         raise InputError(f"PARAM: no parameter '{param}' in study '{study.study_name}' "
@@ -516,12 +533,14 @@ def study_effect(study: "optuna.Study", param: str) -> Effect:
     return effect(obs, axes, param, study.direction.name.lower())
 
 
-def study_axes(trials: Sequence["optuna.trial.FrozenTrial"]) -> dict[str, Axis]:
-    """Each parameter's domain, as the latest trial that has it declared it."""
+def study_axes(trials: Sequence["optuna.trial.FrozenTrial"],
+               units: dict[str, str] | None = None) -> dict[str, Axis]:
+    """Each parameter's domain, as the latest trial that has it declared it; `units`: the
+    study's parameters written with units."""
     dists: dict[str, Any] = {}
     for t in trials:
         dists.update(t.distributions)
-    return {n: axis_of(n, d) for n, d in dists.items()}
+    return {n: axis_of(n, d, (units or {}).get(n)) for n, d in dists.items()}
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -561,7 +580,3 @@ def _round(v: float, step: float) -> float:
     return round(v, places)
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)

@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import baseline_of, best_of, objectives_of, primary_view, trial_rows
+from .charts import label_units
 from ..format import fmt as _fmt
 from ..storage import engine_of, trial_id
 from ..storage.read import PLOT_TRIALS, plottable
 from ..storage.views import view_name
 from ..format import params_text as _params_text
+from ..format import values_text
+from ..attrs import UNITS
 from ..selection import directions_of
 
 if TYPE_CHECKING:
@@ -244,7 +247,8 @@ def _front_section(study: "optuna.Study") -> str:
                 x=[t.values[0] for t in trials], y=[t.values[1] for t in trials],
                 mode="markers+lines" if label == "Pareto front" else "markers",
                 name=label, marker={"color": color, "size": 9},
-                text=[f"trial {t.number}: {_params_text(t.params)}" for t in trials],
+                text=[f"trial {t.number}: {_params_text(t.params, _units(study))}"
+                      for t in trials],
                 hoverinfo="text+x+y"))
         base = best.get("baseline")
         if base and base.get("values"):
@@ -256,8 +260,9 @@ def _front_section(study: "optuna.Study") -> str:
                           f"({objectives[1]['direction']})", height=480)
         out.append(_fig_html(fig))
     params = list(best["params"])
+    units = _units(study)
     rows = [[str(r["number"]), *(_fmt(v) for v in r["values"]),
-             *(_fmt(r["params"].get(p)) for p in params)] for r in best["front"]]
+             *(_fmt(r["params"].get(p), units.get(p)) for p in params)] for r in best["front"]]
     out.append(_table(["trial", *names, *params], rows))
     return "".join(out)
 
@@ -288,7 +293,7 @@ def _uncertainty(best: dict[str, Any]) -> str:
                     if vs["ci"]:
                         side += (f" ({100 * (vs['ci'][0] - 1):+.1f}% .. "
                                  f"{100 * (vs['ci'][1] - 1):+.1f}%)")
-                rows.append([label, _params_text(d["params"]), str(d["n"]),
+                rows.append([label, _params_text(d["params"], best.get("units")), str(d["n"]),
                              _fmt(d["median"]), ci, side])
         out += "<h3>Uncertainty</h3>" + _why(
             "The top configurations and the default were re-run at the end (--confirm), in "
@@ -305,7 +310,7 @@ def _uncertainty(best: dict[str, Any]) -> str:
     drift = best.get("baseline_drift")
     if drift and best.get("drift") is not None:
         out += (f"<p>The default configuration, re-measured during the study (--rebaseline): "
-                f"{_e(', '.join(_fmt(d['value']) for d in drift))}; drift "
+                f"{_e(values_text([d['value'] for d in drift]))}; drift "
                 f"{100 * best['drift']:+.1f}% from first to last.</p>")
     return out
 
@@ -318,7 +323,7 @@ def _per_workload(study: "optuna.Study") -> str:
         return ""
     table = _table(["workload", "its best configuration", "its score",
                     "the overall best there", "cost of one configuration"],
-                   [[r["workload"], _params_text(r["params"]), _fmt(r["value"]),
+                   [[r["workload"], _params_text(r["params"], _units(study)), _fmt(r["value"]),
                      _fmt(r["overall_best_value"]),
                      f"{100 * r['cost_of_one_config']:+.1f}%"
                      if r["cost_of_one_config"] is not None else "-"] for r in rows])
@@ -337,9 +342,12 @@ def _history_section(study: "optuna.Study") -> str:
 def _importance_section(groups: list["Importance"]) -> str:
     import plotly.graph_objects as go
 
-    out = [_why("How much of the score's variation each parameter explains (fANOVA over the "
-                "complete trials; shares sum to 1). A parameter with a small share barely "
-                "matters in the range searched.")]
+    out = [_why("Two questions, two answers. <b>Overall</b> (fANOVA over the complete trials): "
+                "how much of the score's variation each parameter explains; a small share "
+                "barely matters in the range searched. <b>Among the best</b> (PED-ANOVA, the "
+                "chart optuna-dashboard draws): what still sets the best 10% of trials apart "
+                "from the rest; a knob the search has settled (every good trial has it right) "
+                "scores low there however much it matters overall. Shares sum to 1 in each.")]
     for g in groups:
         if g.workload:
             out.append(f"<h3>workload {_e(_params_text(g.workload))}</h3>")
@@ -347,13 +355,22 @@ def _importance_section(groups: list["Importance"]) -> str:
             out.append(_note(g.note or "no answer"))
             continue
         names = list(g.shares)[::-1]
-        fig = go.Figure(go.Bar(x=[g.shares[n] for n in names], y=names, orientation="h",
-                               text=[f"{g.shares[n]:.0%}" for n in names],
-                               textposition="outside"))
-        fig.update_layout(title=f"Parameter importance ({g.over})",
-                          xaxis_title="share of the score's variance", xaxis_range=[0, 1.1],
-                          height=120 + 40 * len(names), margin={"l": 140})
+        fig = go.Figure()
+        for label, shares in ((f"among the best ({g.best_over})", g.among_best),
+                              (f"overall ({g.over})", g.shares)):
+            if shares:
+                fig.add_trace(go.Bar(x=[shares.get(n, 0.0) for n in names], y=names,
+                                     orientation="h", name=label, textposition="outside",
+                                     text=[f"{shares.get(n, 0.0):.0%}" for n in names]))
+        fig.update_layout(title="Parameter importance", barmode="group",
+                          xaxis_title="share", xaxis_range=[0, 1.15],
+                          legend={"orientation": "h", "y": -0.2, "traceorder": "reversed"},
+                          height=160 + 60 * len(names), margin={"l": 140})
         out.append(_fig_html(fig))
+        rows = [[_e(n), f"{g.shares[n]:.1%}",
+                 f"{g.among_best[n]:.1%}" if n in g.among_best else "-"] for n in names[::-1]]
+        out.append(_table(["parameter", "overall (fANOVA)", "among the best (PED-ANOVA)"],
+                          rows, raw=True))
         if g.constant:
             out.append(_note("never varied, so no evidence: " + ", ".join(map(_e, g.constant))))
     return "".join(out)
@@ -381,7 +398,7 @@ def _effects_section(study: "optuna.Study", order: list[str]) -> str:
         if v.leaning:
             answer += f" (leaning {v.leaning})"
         because = _e(v.because) + (f"<br><i>{_e(e.edge.hint)}</i>" if e.edge else "")
-        rows.append([f"{_e(name)} from {_e(_fmt(v.base))}", answer, because])
+        rows.append([f"{_e(name)} from {_e(e.show(name, v.base))}", answer, because])
     return out[0] + _table(["raising", "verdict", "evidence"], rows, raw=True,
                            text_cols={0, 1, 2})
 
@@ -435,6 +452,7 @@ TABLE_ROWS = 1_000
 
 def _trials_section(study: "optuna.Study") -> str:
     rows = trial_rows(study)
+    units = _units(study)
     params = list(dict.fromkeys(k for r in rows for k in r["params"]))
     best = best_of(study)
     front = {f["number"] for f in (best or {}).get("front") or []}
@@ -474,7 +492,8 @@ def _trials_section(study: "optuna.Study") -> str:
             "no: " + ", ".join(k for k, ok in (r["constraints"] or {}).items() if not ok)]
         body.append([str(r["number"]), r["state"], *(_fmt(v) for v in values),
                      *(_metric(r["metrics"], m) for m in metrics), *kept,
-                     *(_fmt(r["params"].get(p)) for p in params), secs, r["reason"] or ""])
+                     *(_fmt(r["params"].get(p), units.get(p)) for p in params), secs,
+                     r["reason"] or ""])
         is_best = best is not None and (r["number"] == best["number"] or r["number"] in front)
         classes.append("best" if is_best else "infeasible" if r["feasible"] is False
                        else r["state"])
@@ -498,6 +517,11 @@ def _profiles_section(study: "optuna.Study") -> str:
 # --- helpers -----------------------------------------------------------------------------
 
 
+def _units(study: "optuna.Study") -> dict[str, str]:
+    """Parameters written with units: shown as 128m, not 134217728."""
+    return study.user_attrs.get(UNITS) or {}
+
+
 def _param_order(study: "optuna.Study", groups: list["Importance"]) -> list[str]:
     """Parameters by importance (the first workload's), then the rest that varied."""
     from optuna.trial import TrialState
@@ -518,7 +542,7 @@ def _plot(make: Callable[[], Any], study: "optuna.Study") -> str:
         return _note(f"no chart: {exc}")
     if not fig.data:
         return _note("no chart: no complete trial to draw")
-    return _fig_html(fig)
+    return _fig_html(label_units(fig, _units(study), study.get_trials(deepcopy=False)))
 
 
 def _fig_html(fig: Any) -> str:

@@ -1,7 +1,12 @@
-"""Which knobs matter: fANOVA parameter importance over a study's complete trials.
+"""Which knobs matter, two questions with two answers over a study's complete trials.
 
-The evaluator is chosen explicitly: Optuna's default (PED-ANOVA) misranked parameters on TPE
-data in a quick test, and fANOVA with a fixed seed gives the same answer on every run.
+- Overall (fANOVA, seeded, so the same study gives the same answer): how much of the score's
+  variation each parameter explains across every trial.
+- Among the best (PED-ANOVA, Optuna's default evaluator and the chart optuna-dashboard draws,
+  with its defaults): which parameters set the best TOP_QUANTILE of trials apart from all of
+  them. A knob the search has settled (every good trial has it right, and the sampler ran it
+  that way most of the time) matters overall and scores low here: the two answers differ, and
+  both are named, so neither contradicts the other unexplained.
 When trials measured several workload values (the "workloads" attribute: each value's own
 score), importance is given for the study's score and again for each workload value: how much
 a knob matters can differ between a small and a large input.
@@ -9,6 +14,7 @@ a knob matters can differ between a small and a large input.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -25,6 +31,8 @@ MIN_TRIALS = 5  # below this, a forest of regression trees says more about noise
 # default (Optuna's 64 gave the same shares to three decimals on a 10,000-trial study).
 MAX_TRIALS = 200
 SMALL, TREES, FEWER_TREES = 100, 64, 16
+TOP_QUANTILE = 0.1  # PED-ANOVA's "best": optuna-dashboard's default, so the answers match
+FEW_TOP = 5  # Optuna's advice: at least this many trials in the top quantile
 
 
 @dataclass
@@ -37,10 +45,22 @@ class Importance:
     constant: list[str] = field(default_factory=list)  # parameters that never varied
     note: str | None = None  # why there is no answer, when there is none
     sampled_from: int | None = None  # the complete trials there were, when `trials` is a sample
+    among_best: dict[str, float] = field(default_factory=dict)  # PED-ANOVA; sums to 1
+    top: int = 0  # how many trials the best TOP_QUANTILE held
+    over_all: int = 0  # how many trials PED-ANOVA compared them with (all: it is cheap)
 
     def to_dict(self) -> dict[str, Any]:
         return {"workload": self.workload, "trials": self.trials, "importance": self.shares,
-                "constant": self.constant, "note": self.note, "sampled_from": self.sampled_from}
+                "constant": self.constant, "note": self.note, "sampled_from": self.sampled_from,
+                "among_best": self.among_best, "top_trials": self.top,
+                "top_quantile": TOP_QUANTILE}
+
+    @property
+    def best_over(self) -> str:
+        """Which trials the among-the-best answer is over, in words."""
+        few = " (few: a rough answer)" if self.top < FEW_TOP else ""
+        return (f"the best {TOP_QUANTILE:.0%} of trials ({self.top} of {self.over_all}) "
+                f"apart from the rest{few}")
 
     @property
     def over(self) -> str:
@@ -103,10 +123,27 @@ def _sample(trials: list[Any]) -> list[Any]:
 
 def importance(trials: list["optuna.trial.FrozenTrial"], direction: Any,
                workload: dict[str, Any] | None = None) -> Importance:
+    """Both answers for these complete trials: fANOVA overall (over a seeded sample of
+    MAX_TRIALS of them when there are more) and PED-ANOVA among the best (over all)."""
+    answer = overall(trials, direction, workload)
+    if answer.shares:
+        names = list(answer.shares)
+        raw = _ped_anova(trials, direction, names)
+        total = sum(raw.values())
+        if total > 0:
+            answer.among_best = {p: raw.get(p, 0.0) / total
+                                 for p in sorted(names, key=lambda p: -raw.get(p, 0.0))}
+        answer.top = min(len(trials), math.ceil(TOP_QUANTILE * len(trials)))
+        answer.over_all = len(trials)
+    return answer
+
+
+def overall(trials: list["optuna.trial.FrozenTrial"], direction: Any,
+            workload: dict[str, Any] | None = None) -> Importance:
     """fANOVA importance of the parameters that varied in these complete trials (a seeded
     sample of MAX_TRIALS of them when there are more)."""
     if len(trials) > MAX_TRIALS:
-        answer = importance(_sample(list(trials)), direction, workload)
+        answer = overall(_sample(list(trials)), direction, workload)
         answer.sampled_from = len(trials)
         return answer
     n = len(trials)
@@ -147,4 +184,21 @@ def _fanova(trials: list["optuna.trial.FrozenTrial"], direction: Any,
     except ImportError as exc:  # fANOVA's random forest is scikit-learn's
         raise TunerError(f"fANOVA needs scikit-learn: {exc}",
                          hint=".venv/bin/pip install scikit-learn") from None
+    return {p: float(v) for p, v in raw.items()}
+
+
+def _ped_anova(trials: list["optuna.trial.FrozenTrial"], direction: Any,
+               params: list[str]) -> dict[str, float]:
+    """PED-ANOVA with optuna-dashboard's settings: the top TOP_QUANTILE against all trials."""
+    import warnings
+
+    from optuna.importance import PedAnovaImportanceEvaluator
+
+    from ..storage.read import as_frozen, thin_study
+
+    group = thin_study(as_frozen(trials), direction.name.lower())
+    with warnings.catch_warnings():  # "too few trials" is said in words by the caller
+        warnings.simplefilter("ignore")
+        raw = PedAnovaImportanceEvaluator(target_quantile=TOP_QUANTILE).evaluate(
+            group, params=params)
     return {p: float(v) for p, v in raw.items()}

@@ -12,7 +12,9 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
+from ..attrs import UNITS
 from ..errors import InputError
+from ..format import fmt
 from ..storage import trial_id
 from ..storage.tables import profiles_of
 
@@ -86,7 +88,8 @@ def compare(study: Any, engine: Any, param: str, container: str | None = None,
     trials = [t for t in trials if param in t.params]
     per = _per_trial(_rows(engine, trials, container, sample_type))
     trials = [t for t in trials if trial_id(t) in per]
-    groups = _group(trials, param, bins)
+    param_unit = (study.user_attrs.get(UNITS) or {}).get(param)
+    groups = _group(trials, param, bins, param_unit)
     unit = next(iter(per.values()))["unit"]
     out_groups = []
     shares: dict[str, list[float]] = defaultdict(list)
@@ -112,11 +115,12 @@ def compare(study: Any, engine: Any, param: str, container: str | None = None,
                      for f, s in shares.items()), key=lambda m: (-m["change"], m["name"]))
     for g in out_groups:
         del g["_all"]
-    return {"param": param, "sample_type": sample_type, "unit": unit,
+    return {"param": param, "param_unit": param_unit, "sample_type": sample_type, "unit": unit,
             "container": container, "groups": out_groups, "movers": movers[:5]}
 
 
-def _group(trials: list[Any], param: str, bins: int) -> list[tuple[Any, list[Any]]]:
+def _group(trials: list[Any], param: str, bins: int,
+           unit: str | None = None) -> list[tuple[Any, list[Any]]]:
     values = sorted({t.params[param] for t in trials}, key=_order)
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
     if not numeric or len(values) <= bins:
@@ -129,7 +133,7 @@ def _group(trials: list[Any], param: str, bins: int) -> list[tuple[Any, list[Any
         current += [t for t in trials if t.params[param] == v]
         if len(current) >= target or v == values[-1]:
             lo, hi = current[0].params[param], current[-1].params[param]
-            out.append((f"{lo:g}..{hi:g}" if lo != hi else lo, current))
+            out.append((f"{fmt(lo, unit)}..{fmt(hi, unit)}" if lo != hi else lo, current))
             current = []
     return out
 

@@ -460,6 +460,28 @@ def as_frozen(trials: Iterable[Any]) -> list[Any]:
     return out
 
 
+def thin_study(trials: list[Any], direction: str) -> Any:
+    """An empty in-memory Optuna study whose get_trials answers with copies of `trials`
+    (distinct ids: PED-ANOVA tells trials apart by them). Adding 10,000 trials to a study took
+    1.3 s here, PED-ANOVA's evaluation 0.15 s; optuna-dashboard's StudyWrapper does the same."""
+    import copy
+
+    import optuna
+
+    own = []
+    for i, t in enumerate(trials):
+        t = copy.copy(t)
+        t._trial_id = i
+        own.append(t)
+
+    class Thin(optuna.Study):
+        def get_trials(self, deepcopy: bool = True, states: Any = None) -> list[Any]:
+            return [t for t in own if states is None or t.state in states]
+
+    empty = optuna.create_study(direction=direction)
+    return Thin(study_name=empty.study_name, storage=empty._storage)
+
+
 def plottable(study: Any, limit: int = PLOT_TRIALS) -> tuple[Any, int | None]:
     """An in-memory Optuna study for the charts: the complete trials, or a seeded sample of
     `limit` of them in their order; and how many there were when it is a sample."""
@@ -477,4 +499,6 @@ def plottable(study: Any, limit: int = PLOT_TRIALS) -> tuple[Any, int | None]:
     memory = optuna.create_study(directions=[d.name.lower() for d in study.directions],
                                  study_name=study.study_name)
     memory.add_trials(as_frozen(complete))
+    for key, value in study.user_attrs.items():  # the units, so axes read 128m
+        memory.set_user_attr(key, value)
     return memory, sampled_from
