@@ -154,6 +154,7 @@ class DockerRunner:
         try:
             for s in specs:
                 ids[s.name] = self._create(s)
+            follower = follow_progress(api, ids, self.job, ctx)  # progress values, pruning
             started = time.monotonic()
             deadline = started + self.job.spec.timeout
             for s in specs:
@@ -167,7 +168,8 @@ class DockerRunner:
                 if profile and profile.pprof and self.network:
                     collectors[s.name] = PprofCollector(
                         s.name, self._address(ids[s.name]), profile.pprof, deadline)
-            follower = follow_progress(api, ids, self.job, ctx)  # progress values, pruning
+            if follower is not None:
+                follower.start()
             until = self.job.spec.until
             timed_out = False
             for name in ([until] if until else list(ids)):
