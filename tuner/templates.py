@@ -11,6 +11,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from . import template_bounds as bounds
 from .errors import JobError, TrialFailed
 from .job import Job
 from .job.model import format_size, parse_size
@@ -62,9 +63,10 @@ def _environment() -> Any:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     # No {# comments #}: a shell's ${#VAR} would start one. Config files have their own.
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True,
-                                        autoescape=False, finalize=_finalize,
-                                        comment_start_string="\x00{#", comment_end_string="#}\x00")
+    env = bounds.bounded_environment(ImmutableSandboxedEnvironment)(
+        undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False,
+        finalize=_finalize, comment_start_string="\x00{#", comment_end_string="#}\x00")
+    env.filters.update(bounds.bounded_filters(env.filters))
     env.filters["size"] = size
     env.filters["duration"] = duration
     return env
@@ -181,7 +183,7 @@ class Templates:
 
     def _render(self, path: tuple[Any, ...], values: dict[str, Any]) -> str:
         context = {"params": dict(values), **values}
-        return self._compiled[path].render(context)
+        return bounds.render_bounded(self._compiled[path], context)
 
 
 class _Failed(Exception):
@@ -208,6 +210,11 @@ def _lineno(exc: Exception) -> int | None:
 def _explain(exc: Exception, values: dict[str, Any]) -> str:
     from jinja2 import UndefinedError
 
+    if isinstance(exc, bounds.TooSlow):
+        return f"template stopped: still rendering after {bounds.SECONDS:g} s (a template " \
+               f"may work for {bounds.SECONDS:g} s)"
+    if isinstance(exc, bounds.TooBig):
+        return f"template stopped: {exc}"
     if isinstance(exc, UndefinedError):
         text = exc.message or str(exc)
         name = text.split("'")[1] if text.count("'") >= 2 and text.endswith("is undefined") \
