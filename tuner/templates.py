@@ -16,6 +16,9 @@ from .errors import JobError, TrialFailed
 from .job import Job
 from .job.model import format_size, parse_size
 
+# `{{ omit }}`: a list command's word, or an env value, whose text holds it is left out. A NUL
+# cannot be in an argument or an environment variable, so no real text is mistaken for it.
+OMIT = "\x00omit\x00"
 _UNIT_BYTES = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
@@ -79,6 +82,7 @@ class Rendered:
     command: list[str] | str | None
     env: dict[str, str]
     files: dict[str, str] = field(default_factory=dict)  # path in the container -> text
+    omitted: tuple[str, ...] = ()  # fields left out by {{ omit }}: "command.2", "env.X"
 
 
 @dataclass(frozen=True)
@@ -146,9 +150,11 @@ class Templates:
         for where, _ in self._texts():
             if where.field in self._compiled:
                 try:
-                    self._render(where.field, values)
+                    text = self._render(where.field, values)
                 except Exception as exc:  # noqa: BLE001 - any error of the user's expression
                     raise self._error(where, _explain(exc, values), _lineno(exc)) from None
+                if OMIT in text and not _omittable(where.field):
+                    raise self._error(where, _NO_OMIT)
 
     def render(self, values: dict[str, Any]) -> dict[str, Rendered]:
         """Every container's command, env values and files for a trial with these values; a
@@ -158,32 +164,51 @@ class Templates:
             base = ("spec", "containers", cname)
             try:
                 if isinstance(c.command, list):
-                    command: Any = [self._text(base + ("command", i), w, values)
-                                    for i, w in enumerate(c.command)]
+                    words = {("command", i): self._text(base + ("command", i), w, values)
+                             for i, w in enumerate(c.command)}
                 elif c.command is not None:
-                    command = self._text(base + ("command",), c.command, values)
+                    words = {("command",): self._text(base + ("command",), c.command, values)}
                 else:
-                    command = None
-                env = {k: self._text(base + ("env", k), v, values) for k, v in c.env.items()}
+                    words = {}
+                env = {("env", k): self._text(base + ("env", k), v, values)
+                       for k, v in c.env.items()}
                 files = {p: self._text(base + ("files", p, "template" if f.template
                                                 else "content"), f.content or "", values)
                          for p, f in c.files.items()}
             except _Failed as exc:
                 raise TrialFailed(f"template {exc.field}: {exc.reason}") from None
-            out[cname] = Rendered(command, env, files)
+            omitted = tuple(".".join(map(str, k)) for k, t in {**words, **env}.items()
+                            if OMIT in t)
+            kept = [t for t in words.values() if OMIT not in t]
+            command: Any = kept if isinstance(c.command, list) else (kept[0] if kept else None)
+            out[cname] = Rendered(command, {k[1]: t for k, t in env.items() if OMIT not in t},
+                                  files, omitted)
         return out
 
     def _text(self, path: tuple[Any, ...], raw: Any, values: dict[str, Any]) -> str:
         if path not in self._compiled:
             return _plain(raw)
         try:
-            return self._render(path, values)
+            text = self._render(path, values)
         except Exception as exc:  # noqa: BLE001 - any error of the user's expression
             raise _Failed(".".join(map(str, path)), _explain(exc, values)) from None
+        if OMIT in text and not _omittable(path):
+            raise _Failed(".".join(map(str, path)), _NO_OMIT)
+        return text
 
     def _render(self, path: tuple[Any, ...], values: dict[str, Any]) -> str:
-        context = {"params": dict(values), **values}
+        # A parameter named omit is that parameter: the job's names come first.
+        context = {"omit": OMIT, "params": dict(values), **values}
         return bounds.render_bounded(self._compiled[path], context)
+
+
+_NO_OMIT = ("omit leaves out a word of a list command or an env variable; here it would be "
+            "part of a text (write the command as a list to leave a word out)")
+
+
+def _omittable(path: tuple[Any, ...]) -> bool:
+    """A list command's word (spec.containers.NAME.command.I) or an env value."""
+    return path[3:4] == ("env",) or (path[3:4] == ("command",) and len(path) == 5)
 
 
 class _Failed(Exception):

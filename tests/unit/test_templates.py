@@ -356,3 +356,60 @@ def test_the_time_limit_stops_a_trial_rendered_in_a_worker_thread(tmp_path):
     t.start()
     t.join(30)
     assert got and "still rendering after 1 s" in got[0]
+
+
+OMIT_JOB = """
+    parameters:
+      long: {enum: ['off', 27, 30], default: 'off'}
+      omitted: {enum: [a, b]}
+    spec:
+      containers:
+        z:
+          image: x
+          command: [zstd, "{{ ('--long=' ~ long) if long != 'off' else omit }}",
+                    "{% if long == 'off' %}{{ omit }}{% else %}-T2{% endif %}", "", data.tar]
+          env: {ZSTD_CLEVEL: "{{ omit if long == 'off' else 19 }}", KEEP: ""}
+"""
+
+
+def test_omit_leaves_out_a_command_word_or_an_env_variable(tmp_path):
+    v = load(OMIT_JOB, tmp_path)
+    off = rendered(v)["z"]
+    assert off.command == ["zstd", "", "data.tar"]  # a word written empty stays: it may matter
+    assert off.env == {"KEEP": ""} and off.omitted == ("command.1", "command.2",
+                                                        "env.ZSTD_CLEVEL")
+    on = rendered(v, long="27")["z"]
+    assert on.command == ["zstd", "--long=27", "-T2", "", "data.tar"]
+    assert on.env == {"ZSTD_CLEVEL": "19", "KEEP": ""} and on.omitted == ()
+    ctx = TrialContext(study="s", number=0, env={"LONG": "off"}, outdir="/r", worker="w",
+                       rendered={"z": off})
+    create = container_spec(v.job, "z", ctx, None).create
+    assert create["command"] == ["zstd", "", "data.tar"]
+    assert "ZSTD_CLEVEL" not in create["environment"] and create["environment"]["LONG"] == "off"
+    assert v.default_commands() == {"z": (["zstd", "", "data.tar"], off.omitted)}
+
+
+def test_omit_inside_a_text_is_an_error(tmp_path):
+    for where, field in (('command: "zstd {{ omit }}"', "spec.containers.z.command"),
+                         ('files: {/etc/z: {content: "{{ omit }}"}}',
+                          "spec.containers.z.files./etc/z.content")):
+        msg = error(f"""
+            parameters: {{n: {{range: {{min: 1, max: 3}}}}}}
+            spec: {{containers: {{z: {{image: x, {where}}}}}}}
+        """, tmp_path)
+        assert f"job.yaml:3: {field}: omit leaves out a word of a list command or an env " \
+               "variable" in msg, msg
+    v = load("""
+        parameters: {n: {range: {min: 1, max: 3}, default: 1}}
+        spec: {containers: {z: {image: x, command: "zstd {{ omit if n == 2 else n }}"}}}
+    """, tmp_path)
+    with pytest.raises(TrialFailed, match="template spec.containers.z.command: omit leaves"):
+        rendered(v, n=2)
+
+
+def test_a_parameter_named_omit_is_that_parameter(tmp_path):
+    v = load("""
+        parameters: {omit: {enum: [x, y]}}
+        spec: {containers: {z: {image: x, command: [echo, "{{ omit }}"]}}}
+    """, tmp_path)
+    assert rendered(v)["z"].command == ["echo", "x"]
