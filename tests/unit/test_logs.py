@@ -59,6 +59,12 @@ def test_a_line_that_merely_contains_a_stamp_keeps_it():
     assert log[0].text == "at " + S.decode() + "x"
 
 
+def test_the_log_shown_or_stored_is_valid_text():
+    c = ContainerRun("c", log=local_runner.parse_log(STREAM))
+    assert "bad \udcff byte" in c.log_text and "bad \ufffd byte" in c.log_shown
+    c.log_shown.encode("utf-8")  # what a database takes
+
+
 def test_kept_log_file_is_byte_for_byte(tmp_path):
     r = TrialRun(containers={"c": ContainerRun("c", 0, log=local_runner.parse_log(STREAM))})
     write_logs(r, tmp_path)

@@ -35,6 +35,12 @@ class ContainerRun:
     def log_text(self) -> str:
         return "".join(line.text + line.end for line in self.log)
 
+    @property
+    def log_shown(self) -> str:
+        """The log as text to store or show: bytes that were not UTF-8 as U+FFFD."""
+        return self.log_text.encode("utf-8", errors="surrogateescape").decode(
+            "utf-8", errors="replace")
+
 
 @dataclass
 class TrialRun:
