@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import re
 import threading
+import time
 from typing import Any, Iterable
 
 MAX_TEXT = 1 << 20  # 1 MiB: far past a config file or a command line, far below harm
@@ -186,33 +187,49 @@ def render_bounded(template: Any, context: dict) -> str:
 
 
 class _Deadline:
-    """Raises TooSlow in this thread once `seconds` have passed (at its next Python step)."""
+    """Raises TooSlow in this thread once `seconds` have passed (at its next Python step).
+    One watchdog thread serves every rendering thread: entering costs no thread start."""
+
+    _lock = threading.Condition()
+    _due: dict[int, float] = {}  # rendering thread -> its deadline (monotonic)
+    _fired: set[int] = set()
+    _watchdog: threading.Thread | None = None
 
     def __init__(self, seconds: float):
         self._seconds = seconds
-        self._lock = threading.Lock()
-        self._done = False
-        self._fired = False
 
     def __enter__(self) -> "_Deadline":
-        self._tid = threading.get_ident()
-        self._timer = threading.Timer(self._seconds, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        cls, tid = type(self), threading.get_ident()
+        with cls._lock:
+            cls._due[tid] = time.monotonic() + self._seconds
+            cls._fired.discard(tid)
+            if cls._watchdog is None:
+                cls._watchdog = threading.Thread(target=cls._watch, name="template-deadline",
+                                                 daemon=True)
+                cls._watchdog.start()
+            cls._lock.notify()
         return self
 
-    def _fire(self) -> None:
-        with self._lock:
-            if not self._done:
-                self._fired = True
-                _raise_in(self._tid, TooSlow)
+    @classmethod
+    def _watch(cls) -> None:
+        with cls._lock:
+            while True:
+                now = time.monotonic()
+                for tid, due in list(cls._due.items()):
+                    if due <= now:
+                        del cls._due[tid]
+                        cls._fired.add(tid)
+                        _raise_in(tid, TooSlow)
+                cls._lock.wait(min(cls._due.values(), default=now + 60) - now)
 
     def __exit__(self, kind: Any, *rest: Any) -> None:
-        self._timer.cancel()
-        with self._lock:
-            self._done = True
-        if self._fired:
-            _raise_in(self._tid, None)  # not delivered yet: it must not land elsewhere
+        cls, tid = type(self), threading.get_ident()
+        with cls._lock:
+            cls._due.pop(tid, None)
+            fired = tid in cls._fired
+            cls._fired.discard(tid)
+        if fired:
+            _raise_in(tid, None)  # not delivered yet: it must not land elsewhere
             if kind is None or not issubclass(kind, TooSlow):
                 raise TooSlow()
 
