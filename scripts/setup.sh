@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything tuner, its demo and its tests need on a Debian machine, idempotently:
-# Debian packages (Docker engine, busybox-static, Go, Python venv, and postgresql-15 through
-# jobs/postgres/build.sh), a running dockerd, the Python package in .venv, and the images
-# the demo and the tests run (built FROM scratch).
+# Debian packages (Docker engine, busybox-static, redis-tools, Go, Python venv, and
+# postgresql-15 through jobs/postgres/build.sh), a running dockerd, the Python package in
+# .venv, and the images the demo and the tests run (built FROM scratch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,9 @@ command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 # The test image copies the host's busybox, so it must be the static build.
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' \
   || need_pkgs+=(busybox-static)
+# redis-server and redis-benchmark for jobs/redis.yaml's image (no service is started).
+dpkg-query -W -f='${Status}' redis-tools 2>/dev/null | grep -q 'ok installed' \
+  || need_pkgs+=(redis-tools)
 command -v go >/dev/null 2>&1 || need_pkgs+=(golang-go)
 command -v mariadbd >/dev/null 2>&1 || need_pkgs+=(mariadb-server)
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)  # renders the HTML report in tests
@@ -64,4 +67,5 @@ tests/images/busybox/build.sh >/dev/null
 jobs/tracelog/build.sh >/dev/null
 # Installs Debian's postgresql-15 first when missing (no cluster created or started).
 jobs/postgres/build.sh >/dev/null
+jobs/redis/build.sh >/dev/null
 say "ready: .venv/bin/tuner --help"

@@ -176,6 +176,14 @@ def sqlite_image(docker_client) -> str:
 
 
 @pytest.fixture(scope="session")
+def redis_image(docker_client) -> str:
+    """Redis 7 and redis-benchmark from Debian's redis-tools, FROM scratch (jobs/redis/build.sh)."""
+    out = subprocess.run([str(ROOT / "jobs" / "redis" / "build.sh")], check=True,
+                         capture_output=True, text=True, timeout=600)
+    return out.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
 def postgres_image(docker_client) -> str:
     """PostgreSQL 15 and pgbench from Debian's packages, FROM scratch (jobs/postgres/build.sh)."""
     out = subprocess.run([str(ROOT / "jobs" / "postgres" / "build.sh")], check=True,

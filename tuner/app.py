@@ -31,6 +31,14 @@ class Validated:
                 for cname, c in self.job.spec.containers.items() for path, f in c.files.items()]
 
 
+    def default_commands(self) -> dict[str, tuple[Any, tuple[str, ...]]]:
+        """container -> (its command with the default configuration, the fields that
+        {{ omit }} left out), for the containers with a command or an omitted env value."""
+        rendered = self.templates.render(self.space.values(self.space.defaults()))
+        return {name: (r.command, r.omitted) for name, r in rendered.items()
+                if r.command is not None or r.omitted}
+
+
 def validate(path: str) -> Validated:
     """Load a job, its search space and its templates, rendered once with the default
     configuration: every mistake is found here, before Docker or a database is touched."""

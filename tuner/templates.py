@@ -12,10 +12,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from . import template_bounds as bounds
 from .errors import JobError, TrialFailed
 from .job import Job
 from .job.model import format_size, parse_size
 
+# `{{ omit }}`: a list command's word, or an env value, whose text holds it is left out. A NUL
+# cannot be in an argument or an environment variable, so no real text is mistaken for it.
+OMIT = "\x00omit\x00"
 _UNIT_BYTES = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
@@ -105,21 +109,23 @@ def _environment() -> Any:
     calls = threading.local()  # the swarm runner renders trials in threads
 
     class Sandbox(ImmutableSandboxedEnvironment):
-        def call(self, context: Any, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        # Jinja's own dunder names: a template's keyword arguments may be called anything.
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
             depth = getattr(calls, "depth", 0)
             if depth >= MAX_CALL_DEPTH:
                 raise SecurityError(f"calls nested more than {MAX_CALL_DEPTH} deep "
                                     f"(a macro calling itself?)")
             calls.depth = depth + 1
             try:
-                return super().call(context, obj, *args, **kwargs)
+                return super().call(__context, __obj, *args, **kwargs)
             finally:
                 calls.depth = depth
 
     # No {# comments #}: a shell's ${#VAR} would start one. Config files have their own.
-    env = Sandbox(undefined=StrictUndefined, keep_trailing_newline=True,
-                  autoescape=False, finalize=_finalize,
-                  comment_start_string="\x00{#", comment_end_string="#}\x00")
+    env = bounds.bounded_environment(Sandbox)(
+        undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False,
+        finalize=_finalize, comment_start_string="\x00{#", comment_end_string="#}\x00")
+    env.filters.update(bounds.bounded_filters(env.filters))
     env.filters["size"] = size
     env.filters["duration"] = duration
     return env
@@ -132,6 +138,7 @@ class Rendered:
     command: list[str] | str | None
     env: dict[str, str]
     files: dict[str, str] = field(default_factory=dict)  # path in the container -> text
+    omitted: tuple[str, ...] = ()  # fields left out by {{ omit }}: "command.2", "env.X"
 
 
 @dataclass(frozen=True)
@@ -202,11 +209,13 @@ class Templates:
         for where, _ in self._texts():
             if where.field in self._compiled:
                 try:
-                    self._render(where.field, values)
+                    text = self._render(where.field, values)
                 except RecursionError:
                     raise  # a bound above is missing: a bug, not the user's
                 except Exception as exc:  # noqa: BLE001 - any error of the user's expression
                     raise self._error(where, _explain(exc, values), _lineno(exc)) from None
+                if OMIT in text and not _omittable(where.field):
+                    raise self._error(where, _NO_OMIT)
 
     def render(self, values: dict[str, Any]) -> dict[str, Rendered]:
         """Every container's command, env values and files for a trial with these values; a
@@ -216,34 +225,53 @@ class Templates:
             base = ("spec", "containers", cname)
             try:
                 if isinstance(c.command, list):
-                    command: Any = [self._text(base + ("command", i), w, values)
-                                    for i, w in enumerate(c.command)]
+                    words = {("command", i): self._text(base + ("command", i), w, values)
+                             for i, w in enumerate(c.command)}
                 elif c.command is not None:
-                    command = self._text(base + ("command",), c.command, values)
+                    words = {("command",): self._text(base + ("command",), c.command, values)}
                 else:
-                    command = None
-                env = {k: self._text(base + ("env", k), v, values) for k, v in c.env.items()}
+                    words = {}
+                env = {("env", k): self._text(base + ("env", k), v, values)
+                       for k, v in c.env.items()}
                 files = {p: self._text(base + ("files", p, "template" if f.template
                                                 else "content"), f.content or "", values)
                          for p, f in c.files.items()}
             except _Failed as exc:
                 raise TrialFailed(f"template {exc.field}: {exc.reason}") from None
-            out[cname] = Rendered(command, env, files)
+            omitted = tuple(".".join(map(str, k)) for k, t in {**words, **env}.items()
+                            if OMIT in t)
+            kept = [t for t in words.values() if OMIT not in t]
+            command: Any = kept if isinstance(c.command, list) else (kept[0] if kept else None)
+            out[cname] = Rendered(command, {k[1]: t for k, t in env.items() if OMIT not in t},
+                                  files, omitted)
         return out
 
     def _text(self, path: tuple[Any, ...], raw: Any, values: dict[str, Any]) -> str:
         if path not in self._compiled:
             return _plain(raw)
         try:
-            return self._render(path, values)
+            text = self._render(path, values)
         except RecursionError:
             raise  # a bound above is missing: a bug, not the user's
         except Exception as exc:  # noqa: BLE001 - any error of the user's expression
             raise _Failed(".".join(map(str, path)), _explain(exc, values)) from None
+        if OMIT in text and not _omittable(path):
+            raise _Failed(".".join(map(str, path)), _NO_OMIT)
+        return text
 
     def _render(self, path: tuple[Any, ...], values: dict[str, Any]) -> str:
-        context = {"params": dict(values), **values}
-        return self._compiled[path].render(context)
+        # A parameter named omit is that parameter: the job's names come first.
+        context = {"omit": OMIT, "params": dict(values), **values}
+        return bounds.render_bounded(self._compiled[path], context)
+
+
+_NO_OMIT = ("omit leaves out a word of a list command or an env variable; here it would be "
+            "part of a text (write the command as a list to leave a word out)")
+
+
+def _omittable(path: tuple[Any, ...]) -> bool:
+    """A list command's word (spec.containers.NAME.command.I) or an env value."""
+    return path[3:4] == ("env",) or (path[3:4] == ("command",) and len(path) == 5)
 
 
 class _Failed(Exception):
@@ -270,6 +298,11 @@ def _lineno(exc: Exception) -> int | None:
 def _explain(exc: Exception, values: dict[str, Any]) -> str:
     from jinja2 import UndefinedError
 
+    if isinstance(exc, bounds.TooSlow):
+        return f"template stopped: still rendering after {bounds.SECONDS:g} s (a template " \
+               f"may work for {bounds.SECONDS:g} s)"
+    if isinstance(exc, bounds.TooBig):
+        return f"template stopped: {exc}"
     if isinstance(exc, UndefinedError):
         text = exc.message or str(exc)
         name = text.split("'")[1] if text.count("'") >= 2 and text.endswith("is undefined") \

@@ -242,7 +242,7 @@ def run_rows(trial: Any, done: Any, outdir: Path, label: str | None) -> list[dic
             if c.started_at is not None and c.finished_at is not None else None,
             "peak_memory_bytes": c.peak_memory, "cpu_seconds": c.cpu_seconds,
             "log_bytes": c.log_bytes, "log_path": str(outdir / f"{name}.log"),
-            "log_tail": c.log_text[-4000:],
+            "log_tail": c.log_shown[-4000:],
         })
     return rows
 

@@ -66,3 +66,32 @@ def test_a_real_postgresql_trial(postgres_image, run_cli, tmp_path, capsys, monk
     assert "number of clients: 8" in log
     assert float(re.search(r"tps = ([0-9.]+) \(without", log).group(1)) == best["value"]
     leftovers("pgt")
+
+
+OMIT = """
+name: omitted
+objective: {{container: main, regex: '([0-9]+)\\s*$'}}
+parameters:
+  mode: {{enum: [pad, plain]}}
+spec:
+  containers:
+    main:
+      image: {image}
+      # busybox seq reads an empty word as 0 ("seq '' 8 10" prints 0 and 8): left out instead.
+      command: [seq, "{{{{ '-w' if mode == 'pad' else omit }}}}", "8", "10"]
+"""
+
+
+def test_omit_leaves_a_flag_out_of_a_real_program(busybox, write_job, run_cli, tmp_path,
+                                                  capsys, leftovers):
+    job = write_job(OMIT.format(image=busybox))
+    assert run_cli("validate", str(job)) == 0
+    assert "main: seq -w 8 10" in capsys.readouterr().out  # the default, mode=pad
+    assert run_cli("optimize", str(job), "--sampler", "grid") == 0
+    capsys.readouterr()
+    for number, printed in ((0, "08\n09\n10\n"), (1, "8\n9\n10\n")):
+        folder = tmp_path / "results" / "omitted" / str(number)
+        assert (folder / "main.log").read_text() == printed
+        env = json.loads((folder / "params.json").read_text())["env"]
+        assert env["MODE"] == ("pad", "plain")[number]
+    leftovers("omitted")

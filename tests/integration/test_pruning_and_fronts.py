@@ -56,6 +56,25 @@ def test_a_trial_worse_at_the_same_step_is_pruned_and_its_containers_go(
     assert "PRUNED" in capsys.readouterr().out
 
 
+def test_progress_redrawn_with_carriage_returns_is_pruned_as_printed(
+        busybox, write_job, run_cli, capsys, leftovers, tmp_path):
+    """A progress line redrawn with '\\r' and never ended by '\\n' (as redis-benchmark, curl
+    or zstd print theirs): the engine's log would hold it back to the program's end."""
+    job = write_job(PRUNING.format(study="redraw", image=busybox)
+                    .replace('echo "rate $v"', 'printf "\\rrate $v"')
+                    .replace('echo "total $v"', 'printf "\\rtotal $v"'))
+    assert run_cli("optimize", str(job), "--sampler", "grid", "--json") == 0
+    capsys.readouterr()
+    assert run_cli("trials", "--json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["state"] for r in rows] == ["COMPLETE"] * 5 + ["PRUNED"]
+    assert [r["value"] for r in rows[:5]] == [9, 8, 7, 6, 5]
+    assert rows[5]["pruned_at"]["step"] == 2 and rows[5]["seconds"] < 10
+    logs = sorted(tmp_path.rglob("redraw/0/main.log"))
+    assert logs and logs[0].read_bytes() == b"\rrate 9" * 3 + b"\rtotal 9"  # as printed
+    leftovers("redraw")
+
+
 def test_no_prune_lets_every_trial_finish(busybox, write_job, run_cli, capsys, leftovers):
     job = write_job(PRUNING.format(study="noprune", image=busybox)
                     .replace("n=100; nap=0.3", "n=4; nap=0.05"))

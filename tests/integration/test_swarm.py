@@ -176,6 +176,21 @@ def test_failures_read_as_with_the_local_runner(swarm, busybox, tmp_path):
     nothing_left(swarm)
 
 
+def test_log_is_kept_as_printed(swarm, busybox, tmp_path):
+    """A service's log, read from the swarm: '\\r' redraws, other separators, a line past the
+    engine's 16 KiB pieces and no final '\\n', byte for byte; the score after a '\\r'."""
+    from tests.integration.test_logs import PRINTED, PRINTS
+
+    (tmp_path / "job.yaml").write_text(PRINTS.format(study="swarmlog", image=busybox))
+    proc = tuner(tmp_path, swarm, "optimize", "job.yaml", "--runner", "swarm", "--n-trials",
+                 "1", "--json")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["value"] == 110864.74
+    assert (tmp_path / "results" / "swarmlog" / "0" / "main.log").read_bytes() == PRINTED
+    nothing_left(swarm)
+
+
 def test_bad_options_exit_2(swarm, busybox, tmp_path):
     (tmp_path / "job.yaml").write_text(textwrap.dedent(FAULTS.format(image=busybox)))
     for args, said in (

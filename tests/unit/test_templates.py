@@ -284,3 +284,132 @@ def test_a_file_path_cannot_climb_out_of_the_trial_folder(tmp_path):
         spec: {containers: {s: {image: x, files: {/etc/../../../x: {content: a}}}}}
     """, tmp_path)
     assert "spec.containers.s.files./etc/../../../x" in msg and "'..'" in msg
+
+
+RUNAWAY = """
+    parameters: {n: {range: {min: 1, max: 3}, default: 1}}
+    spec:
+      containers:
+        s:
+          image: x
+          command: [x, "{{ n }}"]
+          env: {BIG: "RUNAWAY"}
+"""
+
+
+@pytest.mark.parametrize("runaway, said", [
+    ("{{ 'a' * 10**9 }}", "'*' would make 1,000,000,000 characters"),
+    ("{% for i in range(10**9) %}x{% endfor %}", "Range too big"),
+    ("{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+     "still rendering after 1 s"),
+    ("{% for i in range(99999) %}{% for j in range(99999) %}xy{% endfor %}{% endfor %}",
+     "the rendered text is over 1,048,576 characters"),
+    ("{{ 'a'.ljust(10**9) }}", "ljust() would make"),
+    ("{{ '%999999999s' % n }}", "a width in a format string"),
+    ("{{ ('a' * 10**6)|replace('a', 'aa') }}", "replace() would make 2,000,000"),
+    ("{{ (['a' * 10**6] * 1000)|join }}", "join would make 1,000,000,000"),
+    ("{{ 10**(10**9) }}", "'**' would make a number of about 4,000,000,000 bits"),
+])
+def test_a_runaway_template_is_a_job_error_at_once(runaway, said, tmp_path):
+    started = time.monotonic()
+    msg = error(RUNAWAY.replace("RUNAWAY", runaway), tmp_path)
+    assert time.monotonic() - started < 10  # about 1 s for the slow one; no machine needs 10
+    assert "job.yaml:8: spec.containers.s.env.BIG: template stopped" in msg or \
+        "job.yaml:8: spec.containers.s.env.BIG: template failed" in msg, msg
+    assert said in msg
+
+
+def test_a_template_runaway_for_one_trial_fails_that_trial(tmp_path):
+    v = load(RUNAWAY.replace("RUNAWAY", "{{ 'a' * 10**(3 * n) }}"), tmp_path)
+    assert len(rendered(v, n=2)["s"].env["BIG"]) == 10**6
+    with pytest.raises(TrialFailed, match=r"template spec.containers.s.env.BIG: template "
+                                          r"stopped: '\*' would make 1,000,000,000"):
+        rendered(v, n=3)
+    # The time limit left nothing behind: the next render is not interrupted.
+    assert rendered(v, n=1)["s"].command == ["x", "1"]
+
+
+def test_bounded_templates_still_do_the_ordinary_things(tmp_path):
+    v = load(RUNAWAY.replace("RUNAWAY", "{{ [1, 2]|sum }} {{ ['a', 'b']|join(',') }} "
+                             "{{ 'a,b'.replace(',', ';') }} {{ 2**40 }} {{ 'x' * 3 }} "
+                             "{{ '%3s' % n }} {{ '{:>3}'.format(n) }} {{ 'a'|center(3) }} "
+                             "{{ [[1], [2]]|sum(start=[]) }} {{ 'a\\nb'|indent(2) }}"),
+             tmp_path)
+    assert rendered(v, n=2)["s"].env["BIG"] == \
+        "3 a,b a;b 1099511627776 xxx   2   2  a  [1, 2] a\n  b"
+
+
+def test_the_time_limit_stops_a_trial_rendered_in_a_worker_thread(tmp_path):
+    import threading
+
+    v = load(RUNAWAY.replace("RUNAWAY", "{% for i in range(99999 * (n - 1)) %}{% for j in "
+                             "range(99999) %}{% endfor %}{% endfor %}"), tmp_path)
+    got = []
+
+    def render():
+        try:
+            rendered(v, n=2)
+        except TrialFailed as exc:
+            got.append(str(exc))
+
+    t = threading.Thread(target=render)
+    t.start()
+    t.join(30)
+    assert got and "still rendering after 1 s" in got[0]
+
+
+OMIT_JOB = """
+    parameters:
+      long: {enum: ['off', 27, 30], default: 'off'}
+      omitted: {enum: [a, b]}
+    spec:
+      containers:
+        z:
+          image: x
+          command: [zstd, "{{ ('--long=' ~ long) if long != 'off' else omit }}",
+                    "{% if long == 'off' %}{{ omit }}{% else %}-T2{% endif %}", "", data.tar]
+          env: {ZSTD_CLEVEL: "{{ omit if long == 'off' else 19 }}", KEEP: ""}
+"""
+
+
+def test_omit_leaves_out_a_command_word_or_an_env_variable(tmp_path):
+    v = load(OMIT_JOB, tmp_path)
+    off = rendered(v)["z"]
+    assert off.command == ["zstd", "", "data.tar"]  # a word written empty stays: it may matter
+    assert off.env == {"KEEP": ""} and off.omitted == ("command.1", "command.2",
+                                                        "env.ZSTD_CLEVEL")
+    on = rendered(v, long="27")["z"]
+    assert on.command == ["zstd", "--long=27", "-T2", "", "data.tar"]
+    assert on.env == {"ZSTD_CLEVEL": "19", "KEEP": ""} and on.omitted == ()
+    ctx = TrialContext(study="s", number=0, env={"LONG": "off"}, outdir="/r", worker="w",
+                       rendered={"z": off})
+    create = container_spec(v.job, "z", ctx, None).create
+    assert create["command"] == ["zstd", "", "data.tar"]
+    assert "ZSTD_CLEVEL" not in create["environment"] and create["environment"]["LONG"] == "off"
+    assert v.default_commands() == {"z": (["zstd", "", "data.tar"], off.omitted)}
+
+
+def test_omit_inside_a_text_is_an_error(tmp_path):
+    for where, field in (('command: "zstd {{ omit }}"', "spec.containers.z.command"),
+                         ('files: {/etc/z: {content: "{{ omit }}"}}',
+                          "spec.containers.z.files./etc/z.content")):
+        msg = error(f"""
+            parameters: {{n: {{range: {{min: 1, max: 3}}}}}}
+            spec: {{containers: {{z: {{image: x, {where}}}}}}}
+        """, tmp_path)
+        assert f"job.yaml:3: {field}: omit leaves out a word of a list command or an env " \
+               "variable" in msg, msg
+    v = load("""
+        parameters: {n: {range: {min: 1, max: 3}, default: 1}}
+        spec: {containers: {z: {image: x, command: "zstd {{ omit if n == 2 else n }}"}}}
+    """, tmp_path)
+    with pytest.raises(TrialFailed, match="template spec.containers.z.command: omit leaves"):
+        rendered(v, n=2)
+
+
+def test_a_parameter_named_omit_is_that_parameter(tmp_path):
+    v = load("""
+        parameters: {omit: {enum: [x, y]}}
+        spec: {containers: {z: {image: x, command: [echo, "{{ omit }}"]}}}
+    """, tmp_path)
+    assert rendered(v)["z"].command == ["echo", "x"]

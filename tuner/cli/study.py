@@ -4,7 +4,7 @@ cleanup."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -106,6 +106,7 @@ def validate(job: str, as_json: bool) -> None:
         grid += f" (too many for --sampler grid, over {MAX_GRID:,}: use TPE)"
     con.print(text(f"a trial ends {end}, or is killed after {format_duration(spec.timeout)}; "
                    f"grid: {grid}"))
+    _print_commands(con, v, text)
     if v.files:
         con.print("[bold]files[/] (rendered per trial, mounted read-only)")
         for cname, path, rel in v.files:
@@ -118,6 +119,20 @@ def validate(job: str, as_json: bool) -> None:
                   f"value(s) x ({job.warmup} warm-up + {job.repeat} measured); its value is "
                   f"the {job.objective.aggregate} over "
                   f"workloads of the {job.statistic} of the repeats")
+
+
+def _print_commands(con: Any, v: Any, text: Callable[[Any], Any]) -> None:
+    import shlex
+
+    commands = v.default_commands()
+    if not commands:
+        return
+    con.print("[bold]commands[/] (with the defaults; a list command's word or an env value "
+              "that renders {{ omit }} is left out)")
+    for name, (command, omitted) in commands.items():
+        shown = shlex.join(command) if isinstance(command, list) else command or "(image's)"
+        con.print(text(f"  {name}: {shown}" + (f"  (left out: {', '.join(omitted)})"
+                                              if omitted else "")))
 
 
 @click.command()

@@ -10,9 +10,15 @@ from ..runner import TrialRun
 
 
 def write_logs(run: TrialRun, outdir: Path) -> None:
+    """<name>.log holds the container's output byte for byte; merged.log ends each row."""
     for name, c in run.containers.items():
-        (outdir / f"{name}.log").write_text(c.log_text, encoding="utf-8")
-    (outdir / "merged.log").write_text(merge_logs(run), encoding="utf-8")
+        _write(outdir / f"{name}.log", c.log_text)
+    _write(outdir / "merged.log", merge_logs(run))
+
+
+def _write(path: Path, text: str) -> None:
+    # Bytes that were not UTF-8 went in as surrogate escapes (runner/logs.py): they go back.
+    path.write_bytes(text.encode("utf-8", errors="surrogateescape"))
 
 
 def merge_logs(run: TrialRun) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..job import Job
 from ..job.model import format_duration, format_size
 from ..runner import TrialRun
+from .score import printable
 
 
 def failure_reason(job: Job, run: TrialRun) -> str | None:
@@ -32,8 +33,10 @@ def failure_reason(job: Job, run: TrialRun) -> str | None:
 
 def _last_line(c) -> str:
     lines = c.stderr_tail or [line.text for line in c.log]
-    for text in reversed(lines):
-        text = text.strip()
+    for line in reversed(lines):
+        # What a terminal shows last: the text after a line's last '\r' redraw.
+        text = next((t.strip() for t in reversed(line.split("\r")) if t.strip()), "")
+        text = printable(text)
         if text:
             return text if len(text) <= 160 else text[:157] + "..."
     return ""

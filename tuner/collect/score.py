@@ -28,8 +28,8 @@ def read_value(name: str | None, regex: str | None, file: str | None, run: Trial
         text = path.read_text(errors="replace").strip()
         where = file
     else:
-        log = run.containers[name].log_text
-        matches = list(re.finditer(regex, log, re.MULTILINE))
+        matches = list(re.finditer(regex, matchable(run.containers[name].log_text),
+                                   re.MULTILINE))
         if not matches:
             raise TrialFailed(f"{what}: regex {regex!r} matched nothing in {name}.log")
         m = matches[-1]
@@ -38,8 +38,21 @@ def read_value(name: str | None, regex: str | None, file: str | None, run: Trial
     try:
         value = float(text)
     except ValueError:
+        text = printable(text)
         shown = text if len(text) <= 40 else text[:37] + "..."
         raise TrialFailed(f"{what}: {shown!r} in {where} is not a number") from None
     if not math.isfinite(value):
         raise TrialFailed(f"{what}: {text!r} in {where} is not a finite number")
     return value
+
+
+def matchable(log: str) -> str:
+    """The log as a regex sees it: a '\r' ends a line like '\n' does (for ^ and $, and so
+    that the last match is the last value a redrawn progress line showed). Same length, so a
+    match's text is the log's text."""
+    return log.replace("\r", "\n")
+
+
+def printable(text: str) -> str:
+    """Text for a reason or a message: undecodable bytes shown as U+FFFD."""
+    return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")

@@ -11,7 +11,8 @@ from .specs import TrialContext
 @dataclass
 class LogLine:
     time: tuple[int, int]  # (unix seconds, nanoseconds): orders lines across containers
-    text: str
+    text: str  # as printed ('\r' and all), without the '\n' that ended it
+    end: str = "\n"  # "" for a last line the program left unterminated
 
 
 @dataclass
@@ -32,7 +33,13 @@ class ContainerRun:
 
     @property
     def log_text(self) -> str:
-        return "".join(line.text + "\n" for line in self.log)
+        return "".join(line.text + line.end for line in self.log)
+
+    @property
+    def log_shown(self) -> str:
+        """The log as text to store or show: bytes that were not UTF-8 as U+FFFD."""
+        return self.log_text.encode("utf-8", errors="surrogateescape").decode(
+            "utf-8", errors="replace")
 
 
 @dataclass

@@ -19,9 +19,10 @@ from typing import Any, Iterator
 from ..errors import DockerUnavailable, JobError, TrialFailed, notify
 from ..job import Job
 from . import cgroups
-from .base import ContainerRun, LogLine, TrialRun
-from .profiling import PprofCollector
+from .base import ContainerRun, TrialRun
 from .follow import follow_progress
+from .logs import parse_log, stamp_key
+from .profiling import PprofCollector
 from .stats import StatsSampler
 from .specs import ContainerSpec, TrialContext, container_spec, labels, network_name, use_network
 
@@ -153,6 +154,7 @@ class DockerRunner:
         try:
             for s in specs:
                 ids[s.name] = self._create(s)
+            follower = follow_progress(api, ids, self.job, ctx)  # progress values, pruning
             started = time.monotonic()
             deadline = started + self.job.spec.timeout
             for s in specs:
@@ -166,7 +168,8 @@ class DockerRunner:
                 if profile and profile.pprof and self.network:
                     collectors[s.name] = PprofCollector(
                         s.name, self._address(ids[s.name]), profile.pprof, deadline)
-            follower = follow_progress(api, ids, self.job, ctx)  # progress values, pruning
+            if follower is not None:
+                follower.start()
             until = self.job.spec.until
             timed_out = False
             for name in ([until] if until else list(ids)):
@@ -362,32 +365,11 @@ def connect() -> Any:
     return client.api
 
 
-def parse_log(raw: bytes) -> list[LogLine]:
-    """Docker's `timestamps=True` log: 'RFC3339Nano text' per line."""
-    out = []
-    for line in raw.decode("utf-8", errors="replace").splitlines():
-        stamp, _, text = line.partition(" ")
-        out.append(LogLine(_stamp_key(stamp), text))
-    return out
-
-
 def _epoch(stamp: str | None) -> float | None:
     if not stamp or stamp.startswith("0001-"):  # the engine's zero time: never happened
         return None
-    secs, nanos = _stamp_key(stamp)
+    secs, nanos = stamp_key(stamp)
     return secs + nanos / 1e9 if secs else None
-
-
-def _stamp_key(stamp: str) -> tuple[int, int]:
-    # Docker trims trailing zeros of the nanoseconds, so compare numbers, not strings.
-    import calendar
-
-    try:
-        main, _, frac = stamp.rstrip("Z").partition(".")
-        secs = calendar.timegm(time.strptime(main, "%Y-%m-%dT%H:%M:%S"))
-        return secs, int((frac + "000000000")[:9]) if frac else 0
-    except ValueError:
-        return 0, 0
 
 
 def _engine_problem(exc: BaseException) -> str:

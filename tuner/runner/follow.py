@@ -1,6 +1,10 @@
-"""Progress of a running trial: a thread follows one container's log as it is written, hands
-each value its `objective.progress` regex matches to the trial's callback, and stops the
+"""Progress of a running trial: a thread follows one container's output as it is printed,
+hands each value its `objective.progress` regex matches to the trial's callback, and stops the
 trial (kills its containers) when the callback says so: a pruner's decision.
+
+The follower attaches to the container before it starts: the engine's log holds back a line
+until its '\n' (a progress line redrawn with '\r' would reach it only at the program's end),
+while an attached stream has every byte as it is written. A line ends at '\n' or '\r'.
 
 Kept apart from the runner's start/wait/finish so that the runner only starts and finishes a
 follower."""
@@ -12,6 +16,8 @@ import re
 import threading
 from typing import Any, Callable
 
+_LINE_END = re.compile(rb"[\r\n]")  # a progress line redrawn with '\r' ends there too
+
 
 class ProgressFollower:
     def __init__(self, api: Any, cid: str, regex: str, on_value: Callable[[float], bool],
@@ -22,26 +28,43 @@ class ProgressFollower:
         self._regex = re.compile(regex)
         self._on_value, self._stop_trial = on_value, stop_trial
         self._done = threading.Event()
+        self._stream = self._attach()
         self._thread = threading.Thread(target=self._run, name=f"progress-{cid[:12]}",
                                         daemon=True)
-        self._thread.start()
+        if self._stream is not None:  # an attached stream waits for the start by itself
+            self._thread.start()
+
+    def _attach(self) -> Any:
+        try:
+            return self._api.attach(self._cid, stdout=True, stderr=True, stream=True)
+        except Exception:  # the log (below) will do, without unterminated lines' values
+            return None
+
+    def start(self) -> None:
+        """Once the container started: follow its log, if it could not be attached to."""
+        if self._thread.ident is None:
+            self._thread.start()
 
     def _run(self) -> None:
         buf = b""
         try:
             # Ends by itself when the container stops (or is removed).
-            for chunk in self._api.logs(self._cid, stream=True, follow=True, stdout=True,
-                                        stderr=True):
+            stream = self._stream or self._api.logs(self._cid, stream=True, follow=True,
+                                                    stdout=True, stderr=True)
+            for chunk in stream:
                 if self._done.is_set():
                     return
-                buf += chunk
-                while b"\n" in buf and not self._done.is_set():
-                    line, buf = buf.split(b"\n", 1)
+                *lines, buf = _LINE_END.split(buf + chunk)
+                for line in lines:
+                    if self._done.is_set():
+                        return
                     self._line(line.decode("utf-8", errors="replace"))
             if buf and not self._done.is_set():
                 self._line(buf.decode("utf-8", errors="replace"))
         except Exception:  # the container went away mid-stream: the trial ends anyway
             return
+        finally:
+            self._stream = None
 
     def _line(self, text: str) -> None:
         for m in self._regex.finditer(text):
@@ -62,6 +85,9 @@ class ProgressFollower:
     def finish(self, timeout: float = 2.0) -> None:
         """Take the lines still in flight, then stop. The stream ends soon after the container
         does; one that still runs (it lingers past the trial's end) is not waited for."""
+        if not self._thread.is_alive():
+            self._done.set()
+            return
         self._thread.join(0.2)
         if self._thread.is_alive() and not self._running():
             self._thread.join(timeout)
@@ -75,12 +101,15 @@ class ProgressFollower:
 
     def close(self) -> None:
         self._done.set()
+        if not self._thread.is_alive():
+            self._stream = None  # never started (a container did not): let the attach go
 
 
 def follow_progress(api: Any, ids: dict[str, str], job: Any, ctx: Any
                     ) -> ProgressFollower | None:
     """A follower on the container that prints progress (objective.progress) when the trial
-    takes it; None otherwise."""
+    takes it, attached before the containers start (`start()` it once they did); None
+    otherwise."""
     progress = job.objective.progress
     if progress is None or ctx.on_progress is None or progress.container not in ids:
         return None
