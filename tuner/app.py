@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .attrs import (CONSTRAINTS_MET, JOB, MEASURING, METRICS, OBJECTIVES, PROGRESS, PRUNED_AT,
                     REASON, SAMPLES, SPREAD, STUDY_CONSTRAINTS, SWEEP, UNITS)
+from .choices import PRUNERS, RUNNERS, SAMPLERS  # noqa: F401 - the CLI's choices
 from .errors import InputError
 
 if TYPE_CHECKING:  # the reading commands never import the job, space or optimizer layers
@@ -30,6 +31,28 @@ class Validated:
         return [(cname, path, f.template or "content:")
                 for cname, c in self.job.spec.containers.items() for path, f in c.files.items()]
 
+
+    @property
+    def dims(self) -> list[dict[str, Any]]:
+        """Every parameter as `validate` shows it (values listed up to 1,000)."""
+        return [{"name": d.name, "env": d.env, "kind": d.kind, "role": d.role,
+                 "values": d.values if d.count is not None and d.count <= 1000 else None,
+                 "count": d.count, "unit": d.unit,
+                 "range": None if d.kind == "enum" else d.describe(),
+                 "default": d.default} for d in self.space.dims.values()]
+
+    @property
+    def grid_too_big(self) -> bool:
+        """Whether --sampler grid would refuse this grid (it counts, never lists)."""
+        from .space import MAX_GRID
+
+        return self.space.grid_size is not None and self.space.grid_size > MAX_GRID
+
+    @property
+    def runs_per_trial(self) -> tuple[int, int]:
+        """(runs of the containers a trial makes, workload values among them)."""
+        workloads = len(self.space.workload_points())
+        return workloads * (self.job.warmup + self.job.repeat), workloads
 
     def default_commands(self) -> dict[str, tuple[Any, tuple[str, ...]]]:
         """container -> (its command with the default configuration, the fields that
@@ -76,15 +99,12 @@ class Options:
     confirm: int = 0  # re-run the top K configurations at the end
     confirm_runs: int = 3
     target: float | None = None  # stop once a trial reaches this score
-    timeout: float | None = None  # seconds for the whole study
+    timeout: float | str | None = None  # seconds for the whole study, or 30m, 2h
     prune: bool = True  # stop trials clearly worse than earlier ones (needs objective.progress)
     pruner: str = "median"  # or "halving"
     runner: str = "docker"  # or "swarm": trials as swarm services, one per node at a time
     parallel: int | None = None  # trials at once (swarm; default: every usable node)
     node_labels: dict[str, str] | None = None  # swarm: only nodes with these labels
-
-
-RUNNERS = ("docker", "swarm")
 
 
 def optimize(path: str, *, options: Options | None = None, storage: str | None = None,
@@ -93,7 +113,7 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
     """Run a study: bad input is refused before anything is started."""
     from . import storage as store
     from .job.goals import goals_of
-    from .optimize import PRUNERS, SAMPLERS, confirm_top, make_pruner, make_sampler, run_study
+    from .optimize import confirm_top, make_pruner, make_sampler, run_study
     from .reports import best_of
     from .storage.views import create_results_view
 
@@ -101,27 +121,7 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
     v = validate(path)
     job, space = v.job, v.space
     goals = goals_of(job)
-    if o.sampler not in SAMPLERS:
-        raise InputError(f"--sampler: unknown sampler '{o.sampler}'; "
-                         f"choose {', '.join(SAMPLERS)}")
-    if o.pruner not in PRUNERS:
-        raise InputError(f"--pruner: unknown pruner '{o.pruner}'; choose {', '.join(PRUNERS)}")
-    if o.target is not None and goals.multi:
-        raise InputError("--target: a study with several objectives has no one score to reach",
-                         hint="add a constraint instead, e.g. constraints: ['p99_ms <= 20']")
-    if o.runner not in RUNNERS:
-        raise InputError(f"--runner: unknown runner '{o.runner}'; choose {', '.join(RUNNERS)}")
-    if o.runner != "swarm" and (o.parallel not in (None, 1) or o.node_labels):
-        flag = "--parallel" if o.parallel not in (None, 1) else "--node-label"
-        raise InputError(f"{flag}: only with --runner swarm (the local engine runs one trial "
-                         f"at a time)", hint="several machines on one MySQL study: run "
-                                             "`tuner optimize` on each (see docs/machines.md)")
-    if o.parallel is not None and o.parallel < 1:
-        raise InputError("--parallel: must be at least 1")
-    for flag, value in (("--n-trials", o.n_trials), ("--repeat", o.repeat),
-                        ("--rebaseline", o.rebaseline)):
-        if value is not None and value < 1:
-            raise InputError(f"{flag}: must be at least 1")
+    o = _checked(o, goals.multi)
     grid = o.sampler == "grid"
     if grid:
         space.grid()  # a continuous range is a job error, before Docker or the database
@@ -175,6 +175,42 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
             ran += confirm_top(s, space, trial_fn, top=o.confirm, runs=o.confirm_runs,
                                seed=o.seed, on_event=on_event)
         return Optimized(study=name, storage=store.redact(url), ran=ran, best=best_of(s))
+
+
+def _checked(o: Options, multi: bool) -> Options:
+    """The options, checked before anything starts (a wrong one is exit 2); a --timeout
+    written as text (30m, 2h) becomes seconds."""
+    from dataclasses import replace
+
+    if isinstance(o.timeout, str):
+        from .job.model import parse_duration
+
+        try:
+            o = replace(o, timeout=parse_duration(o.timeout))
+        except ValueError as exc:
+            raise InputError(f"--timeout: {exc}") from None
+    if o.sampler not in SAMPLERS:
+        raise InputError(f"--sampler: unknown sampler '{o.sampler}'; "
+                         f"choose {', '.join(SAMPLERS)}")
+    if o.pruner not in PRUNERS:
+        raise InputError(f"--pruner: unknown pruner '{o.pruner}'; choose {', '.join(PRUNERS)}")
+    if o.target is not None and multi:
+        raise InputError("--target: a study with several objectives has no one score to reach",
+                         hint="add a constraint instead, e.g. constraints: ['p99_ms <= 20']")
+    if o.runner not in RUNNERS:
+        raise InputError(f"--runner: unknown runner '{o.runner}'; choose {', '.join(RUNNERS)}")
+    if o.runner != "swarm" and (o.parallel not in (None, 1) or o.node_labels):
+        flag = "--parallel" if o.parallel not in (None, 1) else "--node-label"
+        raise InputError(f"{flag}: only with --runner swarm (the local engine runs one trial "
+                         f"at a time)", hint="several machines on one MySQL study: run "
+                                             "`tuner optimize` on each (see docs/machines.md)")
+    if o.parallel is not None and o.parallel < 1:
+        raise InputError("--parallel: must be at least 1")
+    for flag, value in (("--n-trials", o.n_trials), ("--repeat", o.repeat),
+                        ("--rebaseline", o.rebaseline)):
+        if value is not None and value < 1:
+            raise InputError(f"{flag}: must be at least 1")
+    return o
 
 
 def _runner(job: "Job", study: str, o: Options) -> tuple[Any, int]:
@@ -471,6 +507,16 @@ def _importance_notes(rdb: Any, url: str) -> int:
         study = optuna.load_study(study_name=summary.study_name, storage=rdb)
         written += save_importance_note(study, importance_note(groups))
     return written
+
+
+def profile_file_top(path: str, sample_index: str | None, n: int) -> dict[str, Any]:
+    """`profile top FILE`: the top functions of a profile file (pprof protobuf or folded)."""
+    from .collect.pprof import read_profile
+
+    index: str | int | None = sample_index
+    if sample_index is not None and sample_index.isdigit():
+        index = int(sample_index)
+    return read_profile(path).top(index, n=n).to_dict()
 
 
 def profile_answer(kind: str, storage: str | None, study: str | None, **kwargs: Any

@@ -16,8 +16,7 @@ from .space import Space
 if TYPE_CHECKING:
     import optuna
 
-SAMPLERS = ("tpe", "grid", "random", "nsga2")
-PRUNERS = ("median", "halving")
+from .choices import PRUNERS, SAMPLERS  # noqa: F401 - the optimizer's own choices
 INTERRUPTED = "interrupted"
 
 TrialFn = Callable[[dict[str, Any], "optuna.Trial"], Any]  # a value, or one per objective

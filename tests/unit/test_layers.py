@@ -107,3 +107,28 @@ def test_the_private_name_check_finds_them():
             "from optuna.storages._rdb import models\n")
     assert sorted(name for _, name in optuna_private_uses(ast.parse(code), private)) == [
         "_rdb", "_stop_flag", "_study_id"]
+
+
+CLI_MAY_IMPORT = {"tuner.app", "tuner.errors", "tuner.attrs", "tuner.format"}
+
+
+def test_the_cli_imports_only_app_and_its_own_helpers():
+    """The CLI reads options, calls one app function and renders: every layer below app is
+    reached through app (imports inside functions count)."""
+    graph = import_graph()
+    wrong = {(m, t) for m in graph if m.startswith("tuner.cli") for t in graph[m]
+             if not t.startswith("tuner.cli") and t not in CLI_MAY_IMPORT and t != "tuner"}
+    assert not wrong, sorted(wrong)
+
+
+def test_the_cli_check_sees_a_forbidden_import(tmp_path, monkeypatch):
+    fake = tmp_path / "tuner"
+    (fake / "cli").mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "space.py").write_text("")
+    (fake / "app.py").write_text("")
+    (fake / "cli" / "__init__.py").write_text("def f():\n    from ..space import MAX_GRID\n"
+                                               "    from .. import app\n")
+    monkeypatch.setattr(__import__(__name__), "ROOT", fake)
+    graph = import_graph()
+    assert graph["tuner.cli"] - {"tuner"} == {"tuner.space", "tuner.app"}

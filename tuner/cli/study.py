@@ -4,16 +4,14 @@ cleanup."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
 
 import click
 
-from ..format import fmt as _fmt
-from ..format import params_text as _params_text
-from ..format import values_text as _values_text
+from ..app import PRUNERS, RUNNERS, SAMPLERS
+from .render import study as render
 from .output import console as _console
 from .output import dump as _dump
-from .output import json_option, printable as _printable, storage_option, study_option
+from .output import json_option, storage_option, study_option
 
 
 @click.command()
@@ -29,16 +27,11 @@ def validate(job: str, as_json: bool) -> None:
     from .. import app
 
     v = app.validate(job)
-    dims = [{"name": d.name, "env": d.env, "kind": d.kind, "role": d.role,
-             "values": d.values if d.count is not None and d.count <= 1000 else None,
-             "count": d.count, "unit": d.unit,
-             "range": None if d.kind == "enum" else d.describe(),
-             "default": d.default} for d in v.space.dims.values()]
     spec = v.job.spec
     size = v.space.grid_size
     printable_size = size is None or size < 10**30
     if as_json:
-        _dump({"job": v.job.source, "name": v.job.name, "parameters": dims,
+        _dump({"job": v.job.source, "name": v.job.name, "parameters": v.dims,
                "grid_size": size if printable_size else None,
                "grid_size_log10": None if size is None else round(math.log10(max(size, 1)), 3),
                "containers": list(spec.containers),
@@ -48,96 +41,11 @@ def validate(job: str, as_json: bool) -> None:
                "objectives": [g.model_dump() for g in v.job.objectives or []] or None,
                "constraints": list(v.job.constraints)})
         return
-    from rich.markup import escape
-    from rich.table import Table
-    from rich.text import Text
-
-    from ..job.model import format_duration, format_size
-    from ..space import MAX_GRID
-
-    def text(value: Any) -> Text:  # the job's own words: never markup, always printable
-        return Text(_printable(str(value)))
-
-    def count(n: int) -> str:
-        return f"{n:,}" if n < 10**30 else f"about 10^{int(math.log10(n))}"
-
-    con = _console()
-    obj = v.job.objective
-    source = f"regex {obj.regex!r}" if obj.regex else f"file {obj.file}"
-    con.print(f"[bold]{escape(_printable(v.job.source))}[/] is valid: study "
-              f"[bold]{escape(_printable(str(v.job.name)))}[/], "
-              + (f"{obj.direction} the score from " if not v.job.objectives else "the score from ")
-              + f"{escape(_printable(str(obj.container)))} ({escape(_printable(source))})")
-    for name, m in v.job.metrics.items():
-        where = f"regex {m.regex!r}" if m.regex else f"file {m.file}"
-        con.print(text(f"metric {name}: from {m.container} ({where})"))
-    if v.job.objectives:
-        con.print(text("objectives (Pareto front): " if len(v.job.objectives) > 1 else
-                       "objective: ")
-                  + text(", ".join(f"{g.direction} {g.name}" for g in v.job.objectives)))
-    if v.job.constraints:
-        con.print(text(f"constraints: {'; '.join(v.job.constraints)}"))
-    if obj.progress is not None:
-        con.print(text(f"progress: regex {obj.progress.regex!r} in {obj.progress.container}'s "
-                       f"log while it runs (trials clearly worse at the same step are pruned)"))
-    con.print("[bold]parameters[/]")
-    t = Table()
-    for col in ("name", "env", "kind", "values", "count", "default"):
-        t.add_column(col)
-    for d in v.space.dims.values():
-        kind = d.kind + (f" (workload: {v.space.workload[d.name]})" if d.role == "workload"
-                         else "")
-        default = "-" if d.default is None else d.show(d.default) if d.kind != "enum" \
-            else _fmt(d.default)
-        t.add_row(text(d.name), text(d.env), text(kind), text(d.describe()),
-                  count(d.count) if d.count is not None else "continuous", text(default))
-    con.print(t)
-    con.print("[bold]containers[/]")
-    c = Table()
-    for col in ("name", "image", "cpu", "ram", "output"):
-        c.add_column(col)
-    for name, ct in spec.containers.items():
-        c.add_row(text(name), text(ct.image), _fmt(ct.cpu),
-                  format_size(ct.ram) if ct.ram else "-", text(ct.output or "-"))
-    con.print(c)
-    end = f"when {spec.until} exits" if spec.until else "when all containers exit"
-    grid = f"{count(size)} points" if size is not None else "none (a float range has no step)"
-    if size is not None and size > MAX_GRID:
-        grid += f" (too many for --sampler grid, over {MAX_GRID:,}: use TPE)"
-    con.print(text(f"a trial ends {end}, or is killed after {format_duration(spec.timeout)}; "
-                   f"grid: {grid}"))
-    _print_commands(con, v, text)
-    if v.files:
-        con.print("[bold]files[/] (rendered per trial, mounted read-only)")
-        for cname, path, rel in v.files:
-            con.print(text(f"  {cname}:{path}  <- {rel}"))
-    job = v.job
-    workloads = len(v.space.workload_points())
-    runs = workloads * (job.warmup + job.repeat)
-    if runs > 1:
-        con.print(f"each trial runs the containers {runs} times: {workloads} workload "
-                  f"value(s) x ({job.warmup} warm-up + {job.repeat} measured); its value is "
-                  f"the {job.objective.aggregate} over "
-                  f"workloads of the {job.statistic} of the repeats")
-
-
-def _print_commands(con: Any, v: Any, text: Callable[[Any], Any]) -> None:
-    import shlex
-
-    commands = v.default_commands()
-    if not commands:
-        return
-    con.print("[bold]commands[/] (with the defaults; a list command's word or an env value "
-              "that renders {{ omit }} is left out)")
-    for name, (command, omitted) in commands.items():
-        shown = shlex.join(command) if isinstance(command, list) else command or "(image's)"
-        con.print(text(f"  {name}: {shown}" + (f"  (left out: {', '.join(omitted)})"
-                                              if omitted else "")))
-
+    render.validation(v)
 
 @click.command()
 @click.argument("job", type=click.Path(dir_okay=False))
-@click.option("--sampler", type=click.Choice(["tpe", "grid", "random", "nsga2"]),
+@click.option("--sampler", type=click.Choice(SAMPLERS),
               default="tpe", show_default=True,
               help="How the next trial's parameters are chosen (nsga2: NSGA-II, for several "
                    "objectives).")
@@ -164,12 +72,12 @@ def _print_commands(con: Any, v: Any, text: Callable[[Any], Any]) -> None:
               help="Stop once a trial scores this well (or better).")
 @click.option("--timeout", "timeout", default=None, metavar="DURATION",
               help="Stop starting trials after this long, e.g. 30m or 2h.")
-@click.option("--pruner", type=click.Choice(["median", "halving"]), default="median",
+@click.option("--pruner", type=click.Choice(PRUNERS), default="median",
               show_default=True,
               help="How a trial whose progress values are clearly worse than earlier trials' "
                    "at the same step is stopped early (needs objective.progress).")
 @click.option("--no-prune", is_flag=True, help="Never stop a trial early.")
-@click.option("--runner", type=click.Choice(["docker", "swarm"]), default="docker",
+@click.option("--runner", type=click.Choice(RUNNERS), default="docker",
               show_default=True,
               help="Where trials run: the local engine, or the nodes of a Docker swarm (run "
                    "from a manager; one trial per node at a time).")
@@ -206,7 +114,7 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
     options = app.Options(sampler=sampler, n_trials=n_trials, seed=seed, repeat=repeat,
                           workload=_workloads(workloads), rebaseline=rebaseline,
                           confirm=confirm, confirm_runs=confirm_runs, target=target,
-                          timeout=_duration(timeout), prune=not no_prune, pruner=pruner,
+                          timeout=timeout, prune=not no_prune, pruner=pruner,
                           runner=runner, parallel=parallel,
                           node_labels=_node_labels(node_labels))
     with TrialProgress(_console(stderr=True), enabled=not as_json) as progress:
@@ -221,7 +129,7 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
         return
     ran = f"{result.ran} trial(s) run now" if result.ran or sampler != "grid" \
         else "every grid point had already run (another worker, or an earlier run)"
-    _print_best(con, result.best, f"{ran}; study '{result.study}' in {result.storage}")
+    render.best(con, result.best, f"{ran}; study '{result.study}' in {result.storage}")
 
 
 def _workloads(items: tuple[str, ...]) -> dict[str, list[str]] | None:
@@ -249,134 +157,6 @@ def _node_labels(items: tuple[str, ...]) -> dict[str, str] | None:
                                      param_hint="--node-label")
         out[key] = value
     return out or None
-
-
-def _duration(text: str | None) -> float | None:
-    if text is None:
-        return None
-    from ..job.model import parse_duration
-
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--timeout") from None
-
-
-def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
-    """The best configuration, beside the default one when the study measured it."""
-    from rich.table import Table
-
-    if best.get("front") is not None:
-        _print_front(con, best, caption)
-        return
-    base = best.get("baseline")
-    label = (best.get("objectives") or [{"name": "score"}])[0]["name"]
-    con.print(f"[bold]best:[/] trial {best['number']}, {label} [bold]{_fmt(best['value'])}[/]"
-              + (f"  ({caption})" if caption else ""))
-    t = Table()
-    t.add_column("parameter")
-    if base:
-        t.add_column(f"default (trial {base['number']})", justify="right")
-    t.add_column(f"best (trial {best['number']})", justify="right")
-    units = best.get("units") or {}
-    for k, v in best["params"].items():
-        t.add_row(k, *([_fmt(base["params"].get(k), units.get(k))] if base else []),
-                  _fmt(v, units.get(k)))
-    if base:
-        t.add_section()
-        t.add_row(label, _fmt(base["value"]), _fmt(best["value"]))
-    for name in _shown_metrics(best):
-        if name == label:
-            continue
-        t.add_row(name, *([_metric(base, name)] if base else []), _metric(best, name))
-    con.print(t)
-    _print_feasibility(con, best)
-    if best.get("change_vs_baseline") is not None:
-        con.print(f"the best configuration's {label} is "
-                  f"{100 * best['change_vs_baseline']:+.1f}% against the default's")
-    drift = best.get("baseline_drift")
-    if drift and best.get("drift") is not None:
-        values = _values_text([d["value"] for d in drift])
-        con.print(f"the default configuration re-measured: {values} "
-                  f"(drift {100 * best['drift']:+.1f}% from first to last)")
-    confirmed = best.get("confirmed")
-    if confirmed:
-        from ..reports.confidence import confirmation_verdict
-
-        w = confirmed["winner"]
-        con.print(f"[bold]after confirmation[/]: {_params_text(w['params'], units)}")
-        for line in confirmation_verdict(confirmed):
-            con.print(f"  {line}")
-
-
-def _shown_metrics(best: dict[str, Any]) -> list[str]:
-    """The metrics worth a row: the job's own and the trial's totals (not per container); the
-    score too when an objective is not the score."""
-    named = [o["name"] for o in best.get("objectives") or []]
-    return [n for n in (best.get("metrics") or {})
-            if "." not in n and (n != "score" or "score" not in named and named)]
-
-
-def _metric(row: dict[str, Any] | None, name: str) -> str:
-    value = ((row or {}).get("metrics") or {}).get(name)
-    if value is not None and name.split(".")[0] == "peak_memory":
-        return _mib(value)
-    if value is not None and name.split(".")[0] == "cpu_seconds":
-        return f"{value:.2f}s"
-    return _fmt(value)
-
-
-def _print_feasibility(con: Any, best: dict[str, Any]) -> None:
-    if best.get("constraints") is None:
-        return
-    base = best.get("baseline") or {}
-    kept = "; ".join(best["constraints"])
-    con.print(f"constraints: {kept}: {best['feasible']} complete trial(s) kept them, "
-              f"{best['infeasible']} did not (infeasible); only a feasible one is named best"
-              + ("; the default configuration did not keep them"
-                 if base.get("feasible") is False else ""))
-
-
-def _print_front(con: Any, best: dict[str, Any], caption: str) -> None:
-    """Several objectives: every configuration no other beats on all of them, beside the
-    default."""
-    from rich.table import Table
-
-    objectives = best["objectives"]
-    front = best["front"]
-    names = ", ".join(f"{o['direction']} {o['name']}" for o in objectives)
-    con.print(f"[bold]Pareto front[/]: {len(front)} configuration(s) no other trial beats on "
-              f"every objective ({names})" + (f"  ({caption})" if caption else ""))
-    base = best.get("baseline")
-    units = best.get("units") or {}
-    t = Table()
-    t.add_column("trial", justify="right")
-    for o in objectives:
-        t.add_column(o["name"], justify="right")
-    params = list(best["params"])
-    for p in params:
-        t.add_column(p, justify="right")
-    if base and base.get("values"):
-        t.add_row(f"default ({base['number']})", *(_fmt(v) for v in base["values"]),
-                  *(_fmt(base["params"].get(p), units.get(p)) for p in params))
-        t.add_section()
-    for row in front:
-        change = row.get("change_vs_baseline") or []
-        cells = [_fmt(v) + (f" ({100 * c:+.0f}%)" if c is not None else "")
-                 for v, c in zip(row["values"], change + [None] * len(row["values"]))]
-        t.add_row(str(row["number"]), *cells,
-                  *(_fmt(row["params"].get(p), units.get(p)) for p in params))
-    con.print(t)
-    _print_feasibility(con, best)
-    confirmed = best.get("confirmed")
-    if confirmed:
-        from ..reports.confidence import confirmation_verdict
-
-        w = confirmed["winner"]
-        con.print(f"[bold]after confirmation[/] (judged on {objectives[0]['name']}): "
-                  f"{_params_text(w['params'], units)}")
-        for line in confirmation_verdict(confirmed):
-            con.print(f"  {line}")
 
 
 @click.command()
@@ -407,22 +187,9 @@ def best(storage: str | None, study: str | None, per_workload: bool, as_json: bo
         _dump(result)
         return
     con = _console()
-    _print_best(con, result, f"study '{result['study']}'")
+    render.best(con, result, f"study '{result['study']}'")
     if per_workload:
-        from rich.table import Table
-
-        t = Table()
-        for col in ("workload", "best trial", "its score", "overall best there", "cost"):
-            t.add_column(col, justify="left" if col == "workload" else "right")
-        for row in result["per_workload"]:
-            cost = row["cost_of_one_config"]
-            t.add_row(row["workload"], str(row["number"]), _fmt(row["value"]),
-                      _fmt(row["overall_best_value"]),
-                      f"{100 * cost:+.1f}%" if cost is not None else "-")
-        con.print("per workload (cost: the overall best configuration against the workload's "
-                  "own best):")
-        con.print(t)
-
+        render.per_workload(con, result["per_workload"])
 
 LAST = 200  # a table of 10,000 rows takes seconds to draw and nobody reads it
 
@@ -450,59 +217,8 @@ def trials(storage: str | None, study: str | None, as_json: bool, last: int,
     if as_json:
         _dump(rows)
         return
-    from rich.table import Table
-
-    from .. import app as _app
-
-    params = list(dict.fromkeys(k for r in rows for k in r["params"]))
-    objectives, units = _app.labels(storage, name)
-    metrics = list(dict.fromkeys(k for r in rows for k in (r["metrics"] or {})
-                                 if k != "score" and "." not in k and k not in objectives))
-    constrained = any(r["feasible"] is not None for r in rows)
-    if len(rows) > last and not show_all:
-        _console().print(f"study '{name}': {len(rows)} trial(s); the latest {last} "
-                         f"(--all for every one, `tuner best` for the best)")
-        rows = rows[-last:]
-    else:
-        _console().print(f"study '{name}': {len(rows)} trial(s)")
-    t = Table()
-    t.add_column("#", justify="right")
-    t.add_column("state")
-    for o in objectives:
-        t.add_column(o, justify="right")
-    for m in metrics:
-        t.add_column(m, justify="right")
-    if constrained:
-        t.add_column("feasible")
-    for p in params:
-        t.add_column(p, justify="right")
-    repeated = any(sp.get("n", 1) > 1 for r in rows for sp in (r["spread"] or {}).values())
-    if repeated:
-        t.add_column("n", justify="right")
-        t.add_column("cv", justify="right")
-    t.add_column("time", justify="right")
-    t.add_column("reason", overflow="fold")
-    colors = {"COMPLETE": "green", "FAIL": "red", "RUNNING": "yellow", "PRUNED": "magenta"}
-    for r in rows:
-        state = f"[{colors.get(r['state'], 'white')}]{r['state']}[/]"
-        secs = f"{r['seconds']:.1f}s" if r["seconds"] is not None else "-"
-        noise = []
-        if repeated:
-            spreads = list((r["spread"] or {}).values())
-            cvs = [sp["cv"] for sp in spreads if sp.get("cv") is not None]
-            noise = [str(sum(sp["n"] for sp in spreads)) if spreads else "-",
-                     f"{100 * max(cvs):.1f}%" if cvs else "-"]
-        values = r["values"] if r["values"] is not None else [r["value"]]
-        feasible = [] if not constrained else [
-            "-" if r["feasible"] is None else "yes" if r["feasible"] else
-            "[red]no[/]: " + ", ".join(k for k, ok in (r["constraints"] or {}).items() if not ok)]
-        t.add_row(str(r["number"]), state, *(_fmt(v) for v in values),
-                  *([_fmt(None)] * (len(objectives) - len(values))),
-                  *(_metric(r, m) for m in metrics), *feasible,
-                  *(_fmt(r["params"].get(p), units.get(p)) for p in params), *noise, secs,
-                  r["reason"] or "")
-    _console().print(t)
-
+    objectives, units = app.labels(storage, name)
+    render.trials(name, rows, objectives, units, last, show_all)
 
 @click.command()
 @click.argument("trial", type=int)
@@ -523,33 +239,7 @@ def runs(trial: int, storage: str | None, study: str | None, as_json: bool) -> N
     if as_json:
         _dump(rows)
         return
-    from rich.table import Table
-
-
-    con = _console()
-    con.print(f"study '{name}', trial {trial}: {len(rows)} container run(s)")
-    t = Table()
-    for col in ("container", "exit", "time", "peak mem", "cpu", "log"):
-        t.add_column(col, justify="left" if col == "container" else "right")
-    for r in rows:
-        state = ("OOM" if r["oom_killed"] else "killed" if r["killed"]
-                 else _fmt(r["exit_code"]))
-        t.add_row(r["container"], state,
-                  f"{r['seconds']:.3f}s" if r["seconds"] is not None else "-",
-                  _mib(r["peak_memory_bytes"]),
-                  f"{r['cpu_seconds']:.2f}s" if r["cpu_seconds"] is not None else "-",
-                  r["log_path"] or "-")
-    con.print(t)
-    for r in rows:
-        tail = (r["log_tail"] or "").rstrip().splitlines()[-3:]
-        if tail:
-            con.print(f"[bold]{r['container']}[/] log ends:", *(f"  {line}" for line in tail),
-                      sep="\n", markup=True, highlight=False)
-
-
-def _mib(n: int | None) -> str:
-    return "-" if n is None else f"{n / 2**20:.1f} MiB"
-
+    render.runs(name, trial, rows)
 
 @click.command()
 @storage_option
@@ -568,16 +258,7 @@ def studies(storage: str | None, as_json: bool) -> None:
     if as_json:
         _dump(rows)
         return
-    from rich.table import Table
-
-    t = Table()
-    for col in ("study", "direction", "trials", "complete", "pruned", "fail", "running", "best"):
-        t.add_column(col, justify="left" if col in ("study", "direction") else "right")
-    for r in rows:
-        t.add_row(r["study"], r["direction"], *(str(r[k]) for k in
-                  ("trials", "complete", "pruned", "fail", "running")), _fmt(r["best"]))
-    _console().print(t)
-
+    render.studies(rows)
 
 @click.command()
 @click.option("--study", default=None, help="Only this study's leftovers.")

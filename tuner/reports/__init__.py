@@ -92,7 +92,10 @@ def best_of(study: "optuna.Study") -> dict[str, Any] | None:
         out["drift"] = (drift[-1]["value"] - drift[0]["value"]) / abs(drift[0]["value"]) \
             if drift[0]["value"] else None
     if CONFIRMED in study.user_attrs:
-        out["confirmed"] = study.user_attrs[CONFIRMED]
+        from .confidence import confirmation_verdict
+
+        confirmed = study.user_attrs[CONFIRMED]
+        out["confirmed"] = {**confirmed, "verdict": confirmation_verdict(confirmed)}
     if study.user_attrs.get(UNITS):
         out["units"] = study.user_attrs[UNITS]
     return out
