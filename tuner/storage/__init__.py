@@ -85,7 +85,9 @@ def no_driver(url: str, exc: ImportError) -> StorageError:
     else:
         hint = ("tuner stores studies in SQLite, MySQL/MariaDB or PostgreSQL: sqlite:///tuner.db, "
                 "mysql://user@host/db, postgresql://user@host/db")
-    return StorageError(f"no driver for the study database {redact(url)}: {exc}", hint=hint)
+    # Optuna wraps the driver's ImportError in one of its own that names no module.
+    cause = exc.__cause__ if isinstance(exc.__cause__, ImportError) else exc
+    return StorageError(f"no driver for the study database {redact(url)}: {cause}", hint=hint)
 
 
 HEARTBEAT_SECONDS = 10
