@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything tuner, its demo and its tests need on a Debian machine, idempotently:
 # Debian packages (Docker engine, busybox-static, Go, Python venv, and postgresql-15 through
-# jobs/postgres/build.sh), a running dockerd, the Python package in .venv, and the images
+# jobs/postgres/build.sh: the demo's image and the tests' private PostgreSQL servers), a
+# running dockerd, the Python package in .venv (with the PostgreSQL driver), and the images
 # the demo and the tests run (built FROM scratch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
