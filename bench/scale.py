@@ -7,9 +7,11 @@ per container in tuner_runs. Each question is a whole `tuner` process, timed onc
 anchor: Optuna's own load of all trials (also a whole process).
 
     .venv/bin/python bench/scale.py [--trials 10000] [--sqlite-only] [--keep DIR]
+                                    [--postgres postgresql://user@host:port]
 
 MariaDB is used as scripts/setup.sh makes it (TUNER_TEST_MYSQL, default
-mysql+pymysql://tuner:tuner@127.0.0.1); `--keep DIR` keeps the SQLite file (and reuses it).
+mysql+pymysql://tuner:tuner@127.0.0.1); `--keep DIR` keeps the SQLite file (and reuses it);
+`--postgres SERVER` adds a column for a PostgreSQL server whose user may create databases.
 """
 
 from __future__ import annotations
@@ -103,8 +105,10 @@ def questions(url: str, out: Path) -> list[tuple[str, float, str]]:
     env = {**os.environ, "TUNER_STORAGE": url}
     tuner = [sys.executable, "-m", "tuner"]
     rows = []
+    from tuner.storage import _with_password
+
     anchor = ("import optuna; optuna.logging.set_verbosity(40); "
-              f"s = optuna.load_study(study_name={STUDY!r}, storage={url!r}); "
+              f"s = optuna.load_study(study_name={STUDY!r}, storage={_with_password(url)!r}); "
               "print(len(s.get_trials(deepcopy=False)))")
     rows.append(("optuna load_study + get_trials (anchor)",
                  *timed([sys.executable, "-c", anchor], env)))
@@ -116,11 +120,36 @@ def questions(url: str, out: Path) -> list[tuple[str, float, str]]:
     return rows
 
 
+def on_server(label: str, server: str, trials: int) -> str:
+    """The study's database on a server, built once (and reused)."""
+    import sqlalchemy
+
+    from tuner.storage import _with_password
+
+    name = f"tuner_scale_{trials}"
+    admin = sqlalchemy.create_engine(_with_password(server + "/postgres" if label ==
+                                                    "PostgreSQL" else server + "/"),
+                                     isolation_level="AUTOCOMMIT")
+    find = ("SELECT 1 FROM pg_database WHERE datname = :n" if label == "PostgreSQL"
+            else "SHOW DATABASES LIKE :n")
+    with admin.connect() as conn:
+        have = conn.execute(sqlalchemy.text(find), {"n": name}).first()
+        if have is None:
+            conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    url = f"{server}/{name}"
+    if have is None:
+        print(f"building {trials:,} trials in {label} {name} ...", flush=True)
+        print(f"  built in {build(url, trials):.1f} s", flush=True)
+    return url
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=10_000)
-    ap.add_argument("--sqlite-only", action="store_true")
+    ap.add_argument("--sqlite-only", action="store_true", help="no MariaDB")
     ap.add_argument("--keep", help="keep (and reuse) the SQLite study in this folder")
+    ap.add_argument("--postgres", help="a PostgreSQL server URL, without a database")
     a = ap.parse_args()
     tmp = Path(a.keep or tempfile.mkdtemp(prefix="tuner-scale-"))
     tmp.mkdir(parents=True, exist_ok=True)
@@ -132,20 +161,9 @@ def main() -> None:
         print(f"  built in {build(sqlite_url, a.trials):.1f} s", flush=True)
     urls.append(("SQLite", sqlite_url))
     if not a.sqlite_only:
-        import sqlalchemy
-
-        name = f"tuner_scale_{a.trials}"
-        admin = sqlalchemy.create_engine(SERVER + "/")
-        with admin.begin() as conn:
-            have = conn.execute(sqlalchemy.text("SHOW DATABASES LIKE :n"), {"n": name}).first()
-            if have is None:
-                conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
-        admin.dispose()
-        mysql_url = f"{SERVER}/{name}"
-        if have is None:
-            print(f"building {a.trials:,} trials in MariaDB {name} ...", flush=True)
-            print(f"  built in {build(mysql_url, a.trials):.1f} s", flush=True)
-        urls.append(("MariaDB", mysql_url))
+        urls.append(("MariaDB", on_server("MariaDB", SERVER, a.trials)))
+    if a.postgres:
+        urls.append(("PostgreSQL", on_server("PostgreSQL", a.postgres, a.trials)))
     failed = False
     for label, url in urls:
         print(f"\n{label}, {a.trials:,} trials: whole process, seconds")

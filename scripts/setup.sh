@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up everything tuner, its demo and its tests need on a Debian machine, idempotently:
 # Debian packages (Docker engine, busybox-static, redis-tools, Go, Python venv, and
-# postgresql-15 through jobs/postgres/build.sh), a running dockerd, the Python package in
-# .venv, and the images the demo and the tests run (built FROM scratch).
+# postgresql-15 through jobs/postgres/build.sh: the demo's image and the tests' private
+# PostgreSQL servers), a running dockerd, the Python package in .venv (with the PostgreSQL
+# driver), and the images the demo and the tests run (built FROM scratch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,7 +59,7 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 say "installing tuner into .venv"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 \
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test,postgres]' 2>&1 \
   | grep -v -e '^WARNING: Location' -e 'is ignored' >&2 || true
 .venv/bin/python -c 'import tuner, optuna, docker' || { echo "pip install failed" >&2; exit 1; }
 

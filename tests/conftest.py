@@ -150,12 +150,42 @@ def mysql_url():
     admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "mysql"])
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A private PostgreSQL server for the session (initdb in a temporary folder, trust
+    authentication, its own port): started on first use, stopped at the end."""
+    import tempfile
+
+    from tests.databases import PrivatePostgres
+
+    root = Path(tempfile.mkdtemp(prefix="tuner-pg-"))
+    server = PrivatePostgres(root, database="postgres")
+    try:
+        server.install()
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh, empty PostgreSQL database for one test (psycopg 3); dropped afterwards."""
+    import uuid
+
+    name = f"tuner_t_{uuid.uuid4().hex[:10]}"
+    url = postgres_server.create(name)
+    yield url
+    postgres_server.drop(name)
+
+
+@pytest.fixture(params=["sqlite", "mysql", "postgres"])
 def storage_url(request, tmp_path):
-    """Each storage the tool supports: embedded SQLite, and a real MariaDB."""
+    """Each storage the tool supports: embedded SQLite, a real MariaDB, a real PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/tuner.db"
-    return request.getfixturevalue("mysql_url")
+    return request.getfixturevalue(f"{request.param}_url")
 
 
 @pytest.fixture(scope="session")

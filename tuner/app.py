@@ -202,7 +202,7 @@ def _checked(o: Options, multi: bool) -> Options:
     if o.runner != "swarm" and (o.parallel not in (None, 1) or o.node_labels):
         flag = "--parallel" if o.parallel not in (None, 1) else "--node-label"
         raise InputError(f"{flag}: only with --runner swarm (the local engine runs one trial "
-                         f"at a time)", hint="several machines on one MySQL study: run "
+                         f"at a time)", hint="several machines on one MySQL/PostgreSQL study: run "
                                              "`tuner optimize` on each (see docs/machines.md)")
     if o.parallel is not None and o.parallel < 1:
         raise InputError("--parallel: must be at least 1")

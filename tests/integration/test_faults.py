@@ -1,7 +1,8 @@
 """The fault matrix: a long study survives its infrastructure. Each fault is real, and each
-runs on an instance of its own, so the rest of the suite never feels it: a private MariaDB
-(own data directory, socket and port) that the test stops and starts, a private dockerd (own
-socket, data root, exec root and pid file) that the test kills and starts, a tmpfs that fills.
+runs on an instance of its own, so the rest of the suite never feels it: a private MariaDB and
+a private PostgreSQL in turn (own data directory, socket and port; tests/databases.py) that the
+test stops and starts, a private dockerd (own socket, data root, exec root and pid file) that
+the test kills and starts, a tmpfs that fills.
 
 The faults rows not here are tested where their subject is: container crash, timeout, OOM,
 no score and an unparsable score in test_trials.py; SIGINT and SIGTERM in test_interrupt.py;
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,78 +22,20 @@ from pathlib import Path
 
 import optuna
 import pytest
-import sqlalchemy
 
 from tests.conftest import need, wait_for
+from tests.databases import PrivateMariaDB, PrivatePostgres
 from tests.engines import PrivateDockerd
 
 pytestmark = pytest.mark.docker
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PrivateMariaDB:
-    """A MariaDB server of the test's own: stop() and start() are the fault."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.data = root / "data"
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-        self.url = f"mysql+pymysql://root@127.0.0.1:{self.port}/tuner_faults"
-
-    def install(self) -> None:
-        if shutil.which("mariadb-install-db") is None or shutil.which("mariadbd") is None:
-            need("MariaDB", "mariadb-install-db/mariadbd not found (apt-get install mariadb-server)")
-        subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={self.data}",
-                        "--user=root", "--skip-test-db", "--auth-root-authentication-method=normal"],
-                       check=True, capture_output=True, timeout=120)
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["mariadbd", "--no-defaults", f"--datadir={self.data}", "--user=root",
-             f"--socket={self.root}/mysqld.sock", f"--pid-file={self.root}/mysqld.pid",
-             f"--port={self.port}", "--bind-address=127.0.0.1", "--skip-grant-tables",
-             "--skip-log-bin", "--innodb-buffer-pool-size=16M", "--skip-name-resolve"],
-            stdout=subprocess.DEVNULL, stderr=open(self.root / "mysqld.err", "ab"))
-        engine = sqlalchemy.create_engine(self.url.rsplit("/", 1)[0] + "/")
-
-        def up() -> bool:
-            try:
-                with engine.begin() as conn:
-                    conn.execute(sqlalchemy.text("CREATE DATABASE IF NOT EXISTS tuner_faults"))
-                return True
-            except sqlalchemy.exc.OperationalError:
-                return False
-
-        try:
-            wait_for(up, 60, "the private MariaDB answering")
-        finally:
-            engine.dispose()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(60)
-        self.proc = None
-
-
-class _ignore:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return True
-
-
-@pytest.fixture
-def mariadb():
-    root = Path(tempfile.mkdtemp(prefix="tuner-mdb-"))
-    db = PrivateMariaDB(root)
+@pytest.fixture(params=["mariadb", "postgres"])
+def database(request):
+    """A database server of the test's own, each kind in turn: the faults are its own."""
+    kind = {"mariadb": PrivateMariaDB, "postgres": PrivatePostgres}[request.param]
+    root = Path(tempfile.mkdtemp(prefix=f"tuner-{request.param}-"))
+    db = kind(root)
     try:
         db.install()
         db.start()
@@ -175,66 +117,57 @@ def running_trial(url: str, study: str):
     return find
 
 
-def test_database_restart_mid_trial(busybox, mariadb, tmp_path, docker_client, leftovers):
-    """MariaDB stops for 6 s while a trial runs and finishes: the study waits, then records
+def test_database_restart_mid_trial(busybox, database, tmp_path, docker_client, leftovers):
+    """The database server stops for 6 s while a trial runs and finishes: the study waits, then records
     the trial, and goes on; nothing is left RUNNING and nothing is lost."""
     write_job(tmp_path, "dbrestart", busybox, nap=3)
-    proc = start_tuner(tmp_path, "--storage", mariadb.url, "--n-trials", "2", "--seed", "1")
+    proc = start_tuner(tmp_path, "--storage", database.url, "--n-trials", "2", "--seed", "1")
 
     def restart() -> None:
-        mariadb.stop()
+        database.stop()
         time.sleep(6)  # the trial's container finishes while the database is away
-        mariadb.start()
+        database.start()
 
     err = with_fault(proc, lambda: docker_client.containers.list(
         filters={"label": "tuner.study=dbrestart"}), restart)
     assert proc.returncode == 0, err
     assert "the study database stopped answering" in err and "answers again" in err
     assert "internal error" not in err
-    trials = optuna.load_study(study_name="dbrestart", storage=mariadb.url).get_trials()
+    trials = optuna.load_study(study_name="dbrestart", storage=database.url).get_trials()
     assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
     leftovers("dbrestart")
 
 
-def test_database_connections_killed_mid_trial(busybox, mariadb, tmp_path, docker_client):
+def test_database_connections_killed_mid_trial(busybox, database, tmp_path, docker_client):
     """Every connection of the worker is killed while its trial runs (a proxy, a failover)."""
     write_job(tmp_path, "dbkill", busybox, nap=2)
-    proc = start_tuner(tmp_path, "--storage", mariadb.url, "--n-trials", "3", "--seed", "1")
-    admin = sqlalchemy.create_engine(mariadb.url)
+    proc = start_tuner(tmp_path, "--storage", database.url, "--n-trials", "3", "--seed", "1")
     killed = 0
     try:
         while proc.poll() is None and killed < 12:
             if docker_client.containers.list(filters={"label": "tuner.study=dbkill"}):
-                with admin.connect() as conn:
-                    me = conn.execute(sqlalchemy.text("SELECT CONNECTION_ID()")).scalar()
-                    for (i,) in conn.execute(sqlalchemy.text(
-                            "SELECT id FROM information_schema.processlist WHERE id <> :me "
-                            "AND user = 'root' AND db = 'tuner_faults'"), {"me": me}):
-                        with _ignore():
-                            conn.execute(sqlalchemy.text(f"KILL CONNECTION {int(i)}"))
-                            killed += 1
+                killed += database.kill_connections()
             time.sleep(0.7)
         out, err = proc.communicate(timeout=120)
     finally:
-        admin.dispose()
         if proc.poll() is None:
             proc.kill()
     assert killed > 0
     assert proc.returncode == 0, err
     assert "internal error" not in err
-    trials = optuna.load_study(study_name="dbkill", storage=mariadb.url).get_trials()
+    trials = optuna.load_study(study_name="dbkill", storage=database.url).get_trials()
     assert [t.state.name for t in trials] == ["COMPLETE"] * 3
 
 
-def test_database_gone_past_the_limit(busybox, mariadb, tmp_path, docker_client, leftovers):
+def test_database_gone_past_the_limit(busybox, database, tmp_path, docker_client, leftovers):
     """The database does not come back in time: exit 1 with a clear message, no traceback,
     the trial's containers removed; the trial's outcome is kept in its folder, and the next
     run records it."""
     write_job(tmp_path, "dbgone", busybox, nap=1)
-    proc = start_tuner(tmp_path, "--storage", mariadb.url, "--n-trials", "2", "--seed", "1",
+    proc = start_tuner(tmp_path, "--storage", database.url, "--n-trials", "2", "--seed", "1",
                        env={"TUNER_DB_WAIT": "4"})
     err = with_fault(proc, lambda: docker_client.containers.list(
-        filters={"label": "tuner.study=dbgone"}), mariadb.stop)
+        filters={"label": "tuner.study=dbgone"}), database.stop)
     assert proc.returncode == 1, err
     assert "the study database did not answer for 4s" in err
     assert "fix: start the database again and run the same command" in err
@@ -242,12 +175,12 @@ def test_database_gone_past_the_limit(busybox, mariadb, tmp_path, docker_client,
     leftovers("dbgone")
     assert '"value": 1' in (tmp_path / "results" / "dbgone" / "0" / "outcome.json").read_text()
 
-    mariadb.start()
-    proc = start_tuner(tmp_path, "--storage", mariadb.url, "--n-trials", "1", "--seed", "1")
+    database.start()
+    proc = start_tuner(tmp_path, "--storage", database.url, "--n-trials", "1", "--seed", "1")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert "recorded trial(s) 0 from their results folders" in err
-    trials = optuna.load_study(study_name="dbgone", storage=mariadb.url).get_trials()
+    trials = optuna.load_study(study_name="dbgone", storage=database.url).get_trials()
     assert [(t.state.name, t.value) for t in trials][0] == ("COMPLETE", 1.0)
     assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
     assert trials[0].user_attrs["samples"] == {"-": [1.0]}

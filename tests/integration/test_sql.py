@@ -1,6 +1,6 @@
 """The seed's query in SQL: `select * from results_<study> order by score limit 1` answers
-the best combination, with values as written, on SQLite and MariaDB, and from the sqlite3
-client itself."""
+the best combination, with values as written, on SQLite, MariaDB and PostgreSQL, and from the
+sqlite3 and psql clients themselves."""
 
 from __future__ import annotations
 
@@ -43,12 +43,24 @@ def test_results_view_answers_the_seeds_query(busybox, write_job, run_cli, stora
                               "order by score desc limit 1"],
                              capture_output=True, text=True, check=True).stdout
         assert out.strip() == "off|3|30.0"
+    if storage_url.startswith("postgresql"):  # and from PostgreSQL's own client
+        from sqlalchemy.engine import make_url
+
+        from tests.databases import postgres_bin
+
+        url = make_url(storage_url)
+        out = subprocess.run([str(postgres_bin() / "psql"), "-h", url.host, "-p", str(url.port),
+                              "-U", url.username, "-d", url.database, "-At", "-c",
+                              "select mode, n, score from results_sql_view "
+                              "order by score desc limit 1"],
+                             capture_output=True, text=True, check=True).stdout
+        assert out.strip() == "off|3|30"
 
 
-def test_results_view_shows_why_a_trial_failed(busybox, write_job, run_cli, sql, tmp_path,
+def test_results_view_shows_why_a_trial_failed(busybox, write_job, run_cli, sql, storage_url,
                                                capsys):
     job = write_job(JOB.format(image=busybox).replace('"1.10"]', '"bad"]'))
-    url = f"sqlite:///{tmp_path}/tuner.db"
+    url = storage_url
     assert run_cli("optimize", str(job), "--sampler", "grid", "--storage", url) == 0
     capsys.readouterr()
     rows = sql(url, "select reason from results_sql_view where state = 'FAIL'")

@@ -1,6 +1,6 @@
 """Several workers on one study, dead workers, dropped connections, the tuner_ tables.
 
-Real processes, real Docker, real SQLite and MariaDB (see the storage_url fixture).
+Real processes, real Docker, real SQLite, MariaDB and PostgreSQL (see the storage_url fixture).
 """
 
 from __future__ import annotations
@@ -123,31 +123,45 @@ def test_killed_worker_trial_recovered(busybox, tmp_path, storage_url, docker_cl
     assert "worker stopped sending heartbeats" in out.stdout and "retried as trial 1" in out.stdout
 
 
-def test_connection_dropped_between_trials(busybox, tmp_path, mysql_url):
+# The worker's idle connections (a second or more), and how to kill one, per server.
+IDLE = {
+    "mysql": ("SELECT id FROM information_schema.processlist WHERE db = DATABASE() "
+              "AND id <> CONNECTION_ID() AND command = 'Sleep' AND time >= 1",
+              "KILL CONNECTION {}"),
+    "postgresql": ("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND pid <> pg_backend_pid() AND state = 'idle' "
+                   "AND state_change < now() - interval '1 second'",
+                   "SELECT pg_terminate_backend({})"),
+}
+
+
+@pytest.fixture(params=["mysql", "postgres"])
+def server_url(request):
+    """A fresh database on each shared server: MariaDB, PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+def test_connection_dropped_between_trials(busybox, tmp_path, server_url):
     # Connections idle for a second or more sit in the worker's pool between trials;
     # the server (or a proxy, or a timeout) drops them, and the next trial must not care.
     write(tmp_path, "dropped", busybox, nap="2")
-    worker = start(tmp_path, mysql_url, "--n-trials", "4", "--seed", "1")
-    engine = sqlalchemy.create_engine(mysql_url)
+    worker = start(tmp_path, server_url, "--n-trials", "4", "--seed", "1")
+    engine = sqlalchemy.create_engine(server_url)
+    find, kill = IDLE[engine.dialect.name]
     killed = 0
     try:
         deadline = time.time() + 60
         while worker.poll() is None and time.time() < deadline and killed < 6:
             time.sleep(1.0)
             with engine.connect() as conn:
-                mine = conn.execute(sqlalchemy.text("SELECT CONNECTION_ID()")).scalar()
-                ids = conn.execute(sqlalchemy.text(
-                    "SELECT id FROM information_schema.processlist "
-                    "WHERE db = DATABASE() AND id <> :me AND command = 'Sleep' AND time >= 1"),
-                    {"me": mine}).scalars().all()
-                for i in ids:
-                    conn.execute(sqlalchemy.text(f"KILL CONNECTION {int(i)}"))
+                for i in conn.execute(sqlalchemy.text(find)).scalars().all():
+                    conn.execute(sqlalchemy.text(kill.format(int(i))))
                     killed += 1
     finally:
         engine.dispose()
     finish(worker)
     assert killed > 0, "no idle connection of the worker was seen to kill"
-    trials = optuna.load_study(study_name="dropped", storage=mysql_url).get_trials()
+    trials = optuna.load_study(study_name="dropped", storage=server_url).get_trials()
     assert [t.state.name for t in trials] == ["COMPLETE"] * 4
 
 

@@ -250,7 +250,7 @@ def studies(storage: str | None, as_json: bool) -> None:
     \b
     Example:
       tuner studies
-      tuner studies --storage mysql+pymysql://tuner@db.example/tuner
+      tuner studies --storage postgresql://tuner@db.example/tuner
     """
     from .. import app
 

@@ -1,4 +1,5 @@
-"""Where studies live: Optuna's RDB storage (SQLite by default, MySQL when shared).
+"""Where studies live: Optuna's RDB storage (SQLite by default; MySQL/MariaDB or PostgreSQL
+when shared).
 
 Passwords come from TUNER_DB_PASSWORD or the URL, and are never printed.
 """
@@ -46,14 +47,47 @@ def sqlite_path(url: str) -> "Path | None":
     return None
 
 
+# The URLs people write, read with the drivers tuner uses: SQLAlchemy's own defaults for these
+# (mysqlclient, psycopg2) are C extensions tuner does not install.
+DRIVERS = {"mysql": "mysql+pymysql", "mariadb": "mysql+pymysql",
+           "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+POSTGRES_INSTALL = "pip install 'tuner[postgres]'"
+URL_FORMS = "use sqlite:///tuner.db, mysql://user@host/db or postgresql://user@host/db"
+
+
 def _with_password(url: str) -> str:
+    """The URL to connect with: the driver tuner uses when none is named, and the password
+    from TUNER_DB_PASSWORD when the URL has none."""
     from sqlalchemy.engine import make_url
 
     password = os.environ.get(PASSWORD_ENV)
     parsed = make_url(url)
+    if parsed.drivername in DRIVERS:
+        parsed = parsed.set(drivername=DRIVERS[parsed.drivername])
     if password and parsed.password is None and not parsed.drivername.startswith("sqlite"):
         parsed = parsed.set(password=password)
     return parsed.render_as_string(hide_password=False)
+
+
+def no_driver(url: str, exc: ImportError) -> StorageError:
+    """A missing database driver, with the line that installs it."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    dialect = parsed.get_backend_name()
+    if dialect in ("postgresql", "postgres"):
+        hint = f"install the PostgreSQL driver (psycopg 3): {POSTGRES_INSTALL}"
+        if DRIVERS.get(parsed.drivername, parsed.drivername) != "postgresql+psycopg":
+            hint += ", and write postgresql://user@host/db"
+    elif dialect in ("mysql", "mariadb"):
+        hint = ("write mysql://user@host/db: tuner reads it with PyMySQL, which it installs "
+                "(or install the driver named in the URL)")
+    else:
+        hint = ("tuner stores studies in SQLite, MySQL/MariaDB or PostgreSQL: sqlite:///tuner.db, "
+                "mysql://user@host/db, postgresql://user@host/db")
+    # Optuna wraps the driver's ImportError in one of its own that names no module.
+    cause = exc.__cause__ if isinstance(exc.__cause__, ImportError) else exc
+    return StorageError(f"no driver for the study database {redact(url)}: {cause}", hint=hint)
 
 
 HEARTBEAT_SECONDS = 10
@@ -201,8 +235,8 @@ def _storage_class() -> type:
             return super().create_new_trial(study_id, template_trial)
 
         def set_trial_state_values(self, trial_id: int, state: Any, values: Any = None) -> bool:
-            # Claiming a waiting trial reads its state, then writes RUNNING. MySQL locks the
-            # row in between (SELECT ... FOR UPDATE); SQLite cannot, so two workers could
+            # Claiming a waiting trial reads its state, then writes RUNNING. MySQL and
+            # PostgreSQL lock the row in between (SELECT ... FOR UPDATE); SQLite cannot, so two workers could
             # both claim one trial. A tuner lock makes the claim atomic there.
             if state.name == "RUNNING" and self.engine.dialect.name == "sqlite":
                 from .tables import lock
@@ -221,7 +255,7 @@ def _storage_class() -> type:
             from optuna.storages._rdb.storage import _create_scoped_session
 
             dialect = self.engine.dialect.name
-            if dialect not in ("sqlite", "mysql"):
+            if dialect not in ("sqlite", "mysql", "postgresql"):
                 for key, value in user.items():
                     self.set_trial_user_attr(trial_id, key, value)
                 for key, value in system.items():
@@ -257,9 +291,12 @@ def _upsert(dialect: str, table: Any) -> Any:
 
         stmt = mysql_insert(table)
         return stmt.on_duplicate_key_update(value_json=stmt.inserted.value_json)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as conflict_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as conflict_insert
 
-    stmt = sqlite_insert(table)
+    stmt = conflict_insert(table)
     return stmt.on_conflict_do_update(index_elements=[table.c.trial_id, table.c.key],
                                       set_={"value_json": stmt.excluded.value_json})
 
@@ -293,7 +330,7 @@ def open_storage(url: str, heartbeat: bool = False) -> "optuna.storages.RDBStora
         parsed = make_url(url)
     except sqlalchemy.exc.ArgumentError:
         raise InputError(f"--storage: '{url}' is not a database URL",
-                         hint="use sqlite:///tuner.db or mysql+pymysql://user@host/db") from None
+                         hint=URL_FORMS) from None
     engine_kwargs: dict[str, Any] = {}
     if not parsed.drivername.startswith("sqlite"):
         # A connection dropped between trials is replaced instead of failing the next one.
@@ -316,9 +353,7 @@ def open_storage(url: str, heartbeat: bool = False) -> "optuna.storages.RDBStora
     try:
         return _create(_storage_class(), _with_password(url), engine_kwargs, kwargs)
     except ImportError as exc:
-        raise StorageError(f"no driver for {redact(url)}: {exc}",
-                           hint="tuner stores studies in SQLite or MySQL/MariaDB: use "
-                                "sqlite:///tuner.db or mysql+pymysql://user@host/db") from None
+        raise no_driver(url, exc) from None
     except (sqlalchemy.exc.SQLAlchemyError, OSError, ValueError) as exc:
         raise StorageError(
             f"cannot open the study database {redact(url)}: {_first_line(exc)}",

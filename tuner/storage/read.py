@@ -202,15 +202,16 @@ def connect(url: str) -> Any:
     import sqlalchemy
     from sqlalchemy.pool import StaticPool
 
-    from . import _with_password
+    from . import URL_FORMS, _with_password
 
     try:
         return sqlalchemy.create_engine(_with_password(url), poolclass=StaticPool)
     except sqlalchemy.exc.ArgumentError:
-        raise InputError(f"--storage: '{url}' is not a database URL",
-                         hint="use sqlite:///tuner.db or mysql+pymysql://user@host/db") from None
+        raise InputError(f"--storage: '{url}' is not a database URL", hint=URL_FORMS) from None
     except ImportError as exc:
-        raise StorageError(f"no driver for the study database: {exc}") from None
+        from . import no_driver
+
+        raise no_driver(url, exc) from None
 
 
 def studies(engine: Any) -> list[tuple[int, str]]:
@@ -320,10 +321,12 @@ def _trials(engine: Any, study_id: int, trial_ids: list[int] | None = None,
             def of(alias: str) -> str:
                 return f"t.trial_id = {alias}.trial_id AND t.study_id = :s"
         values: dict[int, dict[int, float]] = {}
+        # Times as text: parsing text is cheaper than the MySQL driver's datetimes. MySQL
+        # casts to CHAR only; PostgreSQL's CHAR is one character, so TEXT elsewhere.
+        as_text = "CHAR" if engine.dialect.name == "mysql" else "TEXT"
         for tid, number, state, start, end, objective, value, kind in conn.execute(text(
-                # Times as text: parsing text is cheaper than the MySQL driver's datetimes.
-                "SELECT t.trial_id, t.number, t.state, CAST(t.datetime_start AS CHAR), "
-                "CAST(t.datetime_complete AS CHAR), "
+                f"SELECT t.trial_id, t.number, t.state, CAST(t.datetime_start AS {as_text}), "
+                f"CAST(t.datetime_complete AS {as_text}), "
                 "v.objective, v.value, v.value_type FROM trials t "
                 f"LEFT JOIN trial_values v ON v.trial_id = t.trial_id WHERE {where} "
                 "ORDER BY t.number"), args).all():

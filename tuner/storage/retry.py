@@ -17,7 +17,13 @@ DB_WAIT_ENV = "TUNER_DB_WAIT"
 _LOST = {2002, 2003, 2006, 2013, 2055, 1053, 1927, 4031}
 _LOST_TEXT = ("lost connection", "gone away", "can't connect", "connection refused",
               "connection was killed", "server shutdown", "broken pipe", "connection reset",
-              "database is locked")
+              "database is locked",
+              # PostgreSQL (libpq): stopped, restarting, or the connection terminated.
+              "server closed the connection", "terminating connection",
+              "the database system is", "connection is closed", "is the server running")
+# PostgreSQL's SQLSTATEs for the same: connection exceptions (08...), shut down by an
+# administrator or a crash, not accepting connections yet.
+_LOST_SQLSTATE = ("08", "57P01", "57P02", "57P03")
 
 
 def unreachable(exc: BaseException | None) -> str | None:
@@ -33,6 +39,10 @@ def unreachable(exc: BaseException | None) -> str | None:
         args = getattr(orig, "args", ())
         code = args[0] if args and isinstance(args[0], int) else None
         text = str(orig).lower()
+        sqlstate = getattr(orig, "sqlstate", None)
+        if isinstance(exc, sa.DBAPIError) and isinstance(sqlstate, str) and \
+                sqlstate.startswith(_LOST_SQLSTATE):
+            return first_line(exc)
         if isinstance(exc, (sa.OperationalError, sa.InterfaceError, sa.DisconnectionError)) and (
                 code in _LOST or any(t in text for t in _LOST_TEXT)
                 or isinstance(exc, sa.InterfaceError)):

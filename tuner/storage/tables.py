@@ -1,8 +1,8 @@
 """The tuner's own tables beside Optuna's: per-container runs, and a lock for grid claims.
 
-SQLAlchemy Core on Optuna's engine, so SQLite and MySQL alike. Every table is prefixed
-`tuner_` and refers to Optuna's `trials` with ON DELETE CASCADE, so `optuna delete-study`
-still works. Times are epoch seconds as doubles: MySQL's DATETIME drops sub-seconds.
+SQLAlchemy Core on Optuna's engine, so SQLite, MySQL and PostgreSQL alike. Every table is
+prefixed `tuner_` and refers to Optuna's `trials` with ON DELETE CASCADE, so `optuna
+delete-study` still works. Times are epoch seconds as doubles: MySQL's DATETIME drops sub-seconds.
 """
 
 from __future__ import annotations
@@ -97,13 +97,15 @@ locks = Table(
 def despite_creation_race(create: Callable[[], T]) -> T:
     """Run `create`; retry when another worker, started at the same moment, created the
     same tables or version rows first (the loser sees "already exists" or a duplicate)."""
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    racing = ("already exists", "UNIQUE constraint failed", "Duplicate entry")
+    # SQLite, MySQL, PostgreSQL (a table, type or row made meanwhile: ProgrammingError there).
+    racing = ("already exists", "UNIQUE constraint failed", "Duplicate entry",
+              "duplicate key value")
     for attempt in range(6):
         try:
             return create()
-        except (OperationalError, IntegrityError) as exc:
+        except (OperationalError, IntegrityError, ProgrammingError) as exc:
             if not any(r in str(exc) for r in racing) or attempt == 5:
                 raise
             time.sleep(0.2 * (attempt + 1))
