@@ -406,7 +406,7 @@ def sweep(storage: str | None, study: str | None, param: str, *, steps: int = 2,
     """`--measure`: run the sweep of `param` around the study's best trial (tuner.sweep
     chooses the points) as trials of the study; return how many ran."""
     from .sweep import sweep_points
-    from .reports.effect import axis_of_dimension
+    from .reports.axes import axis_of_dimension
     from .storage import load_study, open_storage
 
     url = existing_url(storage)

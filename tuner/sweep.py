@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .reports.effect import Axis
+from .reports.axes import Axis
 
 CONTINUOUS_STEPS = 10  # a float range without a step is swept in tenths of its range
 

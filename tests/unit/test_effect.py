@@ -7,7 +7,8 @@ import random
 import pytest
 
 from tuner.sweep import sweep_points, sweep_values
-from tuner.reports.effect import Axis, Obs, edge_of, effect, marginal, noise
+from tuner.reports.axes import Axis
+from tuner.reports.effect import Obs, edge_of, effect, marginal, noise
 
 X = Axis("x", "int", low=0, high=6, step=1)
 Y = Axis("y", "float", low=0.0, high=1.0)

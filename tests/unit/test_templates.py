@@ -153,7 +153,7 @@ def test_values_as_written(written, tmp_path):
 
 
 def test_numeric_enum_as_written_keeps_its_default_and_sorts_as_numbers(tmp_path):
-    from tuner.reports.effect import axis_of_dimension
+    from tuner.reports.axes import axis_of_dimension
 
     v = load("""
         parameters: {ver: {enum: [1.10, 1.9, 1.2], default: 1.10}}

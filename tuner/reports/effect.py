@@ -19,123 +19,20 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..format import fmt as _fmt
+from .axes import MAX_DISCRETE, Axis, axis_of, quantile, same_value
 
 if TYPE_CHECKING:
     import optuna
 
-    from ..space import Dimension
-
 MAX_LEVELS = 10  # more distinct values than this are shown as quantile bins
 N_BINS = 6
 COND_BINS = 5  # a continuous parameter near a configuration: bins of 20% of its range
-MAX_DISCRETE = 12  # ranges with at most this many values are matched exactly, not by distance
 RADIUS = 0.2  # "near" in the other parameters: normalized RMS distance (share of their ranges)
 K_NEAREST = 8  # fallback when nothing is near: this many nearest trials
 MAX_JUMP = 2  # the nearest higher value may be this many steps up (or 2 bins of 20%)
 Z = 2.0  # a change counts when it exceeds Z standard errors of the noise
 
 HELPS, HURTS, FLAT, UNCLEAR = "helps", "hurts", "flat", "unclear"
-
-
-@dataclass(frozen=True)
-class Axis:
-    """One parameter's domain, as far as ordering and distance need it."""
-
-    name: str
-    kind: str  # "int" | "float" | "enum"
-    low: float | None = None
-    high: float | None = None
-    step: float | None = None
-    log: bool = False
-    choices: tuple[Any, ...] = ()
-    unit: str | None = None  # "bytes" | "seconds" when the job wrote the range with units
-
-    def show(self, value: Any) -> str:
-        """A value of this parameter as the job wrote it (128m, 90s)."""
-        return _fmt(value, self.unit)
-
-    @property
-    def ordered(self) -> bool:
-        """Numbers have an order ("raising" means something); enum strings do not."""
-        return self.kind != "enum" or all(_is_number(c) for c in self.choices)
-
-    @property
-    def discrete(self) -> bool:
-        """Few enough values that "near" should mean "the same"."""
-        n = self.count()
-        return self.kind == "enum" or (n is not None and n <= MAX_DISCRETE)
-
-    def count(self) -> int | None:
-        """How many values there are (counted, never listed: a byte range has billions), or
-        None when continuous."""
-        if self.kind == "enum":
-            return len(self.choices)
-        if self.step is None and self.kind == "float":
-            return None
-        return int(math.floor((self.high - self.low) / (self.step or 1) + 1e-9)) + 1  # type: ignore[operator]
-
-    def value_at(self, i: int) -> Any:
-        """The i-th value of a stepped range."""
-        step = self.step or 1
-        v = self.low + i * step  # type: ignore[operator]
-        return int(v) if self.kind == "int" else _round(v, step)
-
-    def ends(self) -> tuple[Any, Any]:
-        """The lowest and highest value."""
-        if self.kind == "enum":
-            vals = self.values() or []
-            return vals[0], vals[-1]
-        n = self.count()
-        return (self.low, self.high) if n is None else (self.value_at(0), self.value_at(n - 1))
-
-    def values(self) -> list[Any] | None:
-        """Every value in order, or None when continuous. Only for enums and short ranges."""
-        if self.kind == "enum":
-            return sorted(self.choices, key=float) if self.ordered else list(self.choices)
-        n = self.count()
-        return None if n is None else [self.value_at(i) for i in range(n)]
-
-    def key(self, value: Any) -> float:
-        """A sort key: the value itself for numbers, the position in the list for strings."""
-        if self.ordered:
-            return float(value)
-        try:
-            return float(list(self.choices).index(value))
-        except ValueError:
-            return float(len(self.choices))
-
-    def position(self, value: Any) -> float:
-        """The value's place in its range, 0..1 (log ranges on a log scale)."""
-        if self.kind == "enum":
-            vals = self.values() or []
-            return vals.index(value) / (len(vals) - 1) if value in vals and len(vals) > 1 else 0.0
-        lo, hi, v = float(self.low), float(self.high), float(value)  # type: ignore[arg-type]
-        if self.log and lo > 0 and v > 0:
-            lo, hi, v = math.log(lo), math.log(hi), math.log(v)
-        return (v - lo) / (hi - lo) if hi > lo else 0.0
-
-    def distance(self, a: Any, b: Any) -> float:
-        if not self.ordered:
-            return 0.0 if a == b else 1.0
-        return abs(self.position(a) - self.position(b))
-
-
-def axis_of(name: str, dist: Any, unit: str | None = None) -> Axis:
-    """An Axis from an Optuna distribution."""
-    from optuna.distributions import CategoricalDistribution, IntDistribution
-
-    if isinstance(dist, CategoricalDistribution):
-        return Axis(name, "enum", choices=tuple(dist.choices))
-    kind = "int" if isinstance(dist, IntDistribution) else "float"
-    step = dist.step if kind == "float" else (None if dist.log else dist.step)
-    return Axis(name, kind, low=dist.low, high=dist.high, step=step, log=dist.log, unit=unit)
-
-
-def axis_of_dimension(d: "Dimension") -> Axis:
-    """An Axis from a job's search dimension."""
-    if d.kind == "enum":
-        return Axis(d.name, "enum", choices=tuple(d.choices or ()))
-    return Axis(d.name, d.kind, low=d.low, high=d.high, step=d.step, log=d.log, unit=d.unit)
 
 
 @dataclass(frozen=True)
@@ -186,7 +83,7 @@ def marginal(obs: Sequence[Obs], axis: Axis, direction: str) -> list[Level]:
         return [_level(d, d, g, axis.unit, direction) for d, g in zip(distinct, groups)]
     keys = sorted(axis.key(v) for v, _ in pts)
     bins = min(N_BINS, max(2, len(keys) // 3))
-    edges = sorted({_quantile(keys, i / bins) for i in range(1, bins)})
+    edges = sorted({quantile(keys, i / bins) for i in range(1, bins)})
     groups: list[list[Obs]] = [[] for _ in range(len(edges) + 1)]
     for v, o in pts:
         groups[sum(axis.key(v) > e for e in edges)].append(o)
@@ -202,8 +99,8 @@ def _level(low: Any, high: Any, group: Sequence[Obs], unit: str | None,
            direction: str) -> Level:
     ys = sorted(o.value for o in group)
     best = ys[0] if direction == "minimize" else ys[-1]
-    return Level(low, high, len(ys), best, statistics.median(ys), _quantile(ys, 0.25),
-                 _quantile(ys, 0.75), ys[0], ys[-1], sorted(o.number for o in group), unit)
+    return Level(low, high, len(ys), best, statistics.median(ys), quantile(ys, 0.25),
+                 quantile(ys, 0.75), ys[0], ys[-1], sorted(o.number for o in group), unit)
 
 
 # --- 2. the conditional view -------------------------------------------------------------
@@ -250,7 +147,7 @@ def neighbourhood(obs: Sequence[Obs], axes: dict[str, Axis], param: str,
     continuous = set(others) - discrete
 
     def same_discrete(o: Obs) -> bool:
-        return all(n in o.params and n in base and _same(o.params[n], base[n])
+        return all(n in o.params and n in base and same_value(o.params[n], base[n])
                    for n in discrete)
 
     scored = sorted((Neighbour(o.number, o.params[param], o.value,
@@ -368,11 +265,11 @@ def edge_of(axis: Axis, value: Any) -> Edge | None:
         return None
     lo, hi = axis.ends()
     where = f"parameters.{axis.name}." + ("enum" if axis.kind == "enum" else "range")
-    if _same(value, hi) and not _same(lo, hi):
+    if same_value(value, hi) and not same_value(lo, hi):
         more = "add a larger value to it" if axis.kind == "enum" else "raise its max"
         return Edge("max", hi, f"{axis.name}={axis.show(value)} is the top of its range: higher "
                                f"values may be better still; widen {where} ({more})")
-    if _same(value, lo) and not _same(lo, hi):
+    if same_value(value, lo) and not same_value(lo, hi):
         less = "add a smaller value to it" if axis.kind == "enum" else "lower its min"
         return Edge("min", lo, f"{axis.name}={axis.show(value)} is the bottom of its range: lower "
                                f"values may be better still; widen {where} ({less})")
@@ -544,39 +441,3 @@ def study_axes(trials: Sequence["optuna.trial.FrozenTrial"],
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-def _quantile(sorted_values: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if len(sorted_values) == 1:
-        return float(sorted_values[0])
-    pos = q * (len(sorted_values) - 1)
-    i = int(math.floor(pos))
-    j = min(i + 1, len(sorted_values) - 1)
-    return float(sorted_values[i] + (sorted_values[j] - sorted_values[i]) * (pos - i))
-
-
-def _is_number(v: Any) -> bool:
-    """Numbers, and enum values kept as written that are numbers (`1.10`, `1e3`)."""
-    if isinstance(v, bool):
-        return False
-    if isinstance(v, str):
-        try:
-            return math.isfinite(float(v))
-        except ValueError:
-            return False
-    return isinstance(v, (int, float))
-
-
-def _same(a: Any, b: Any) -> bool:
-    if _is_number(a) and _is_number(b):
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
-    return a == b
-
-
-def _round(v: float, step: float) -> float:
-    text = repr(float(step))
-    places = len(text.split(".")[1].rstrip("0")) if "." in text and "e" not in text else 12
-    return round(v, places)
-
-
