@@ -13,69 +13,10 @@ from __future__ import annotations
 import json
 import math
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime
-from enum import Enum
 from typing import Any, Iterable
 
-from ..errors import InputError, StorageError
-from .retry import first_line
-
-
-class State(Enum):
-    """Optuna's trial states, by the names its tables store."""
-
-    RUNNING = 0
-    COMPLETE = 1
-    PRUNED = 2
-    FAIL = 3
-    WAITING = 4
-
-
-class Direction(Enum):
-    NOT_SET = 0
-    MINIMIZE = 1
-    MAXIMIZE = 2
-
-
-@dataclass
-class StoredTrial:
-    number: int
-    _trial_id: int
-    state: State
-    values: list[float] | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    user_attrs: dict[str, Any] = field(default_factory=dict)
-    system_attrs: dict[str, Any] = field(default_factory=dict)
-    intermediate_values: dict[int, float] = field(default_factory=dict)
-    datetime_start: datetime | None = None
-    datetime_complete: datetime | None = None
-    _distributions_json: dict[str, str] = field(default_factory=dict, repr=False)
-
-    @property
-    def value(self) -> float | None:
-        if self.values is None:
-            return None
-        if len(self.values) > 1:
-            raise RuntimeError("this trial has several objective values: read .values")
-        return self.values[0]
-
-    @property
-    def distributions(self) -> dict[str, Any]:
-        """Optuna's distribution objects (imports Optuna: only plots and fANOVA need them)."""
-        return {k: _distribution(v) for k, v in self._distributions_json.items()}
-
-
-_PARSED: dict[str, Any] = {}  # a study has a few distinct distributions, and many trials
-
-
-def _distribution(text: str) -> Any:
-    found = _PARSED.get(text)
-    if found is None:
-        from optuna.distributions import json_to_distribution
-
-        found = _PARSED[text] = json_to_distribution(text)
-    return found
+from ..errors import InputError
+from .rows import Direction, State, StoredTrial, read_trials, reading  # noqa: F401
 
 
 class StoredStudy:
@@ -106,7 +47,7 @@ class StoredStudy:
                    ) -> list[StoredTrial]:
         with self._lock:
             if self._trials is None:
-                self._trials = _trials(self.engine, self._study_id, user_keys=self.user_keys)
+                self._trials = read_trials(self.engine, self._study_id, user_keys=self.user_keys)
         if states is None:
             return list(self._trials)
         names = {s.name for s in states}
@@ -121,7 +62,7 @@ class StoredStudy:
         if self._trials is not None:
             return [t for t in self._trials if attr in t.user_attrs]
         if attr not in self._where:
-            self._where[attr] = _trials(self.engine, self._study_id, with_attr=attr)
+            self._where[attr] = read_trials(self.engine, self._study_id, with_attr=attr)
         return list(self._where[attr])
 
     def trial(self, number: int) -> StoredTrial | None:
@@ -130,17 +71,17 @@ class StoredStudy:
 
         if not -2**63 <= number < 2**63:  # no database integer is that big
             return None
-        with _reading(self.engine) as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(text("SELECT t.trial_id FROM trials t WHERE t.study_id = :s "
                                     "AND t.number = :n"),
                                {"s": self._study_id, "n": number}).first()
-        found = _trials(self.engine, self._study_id, trial_ids=[row[0]]) if row else []
+        found = read_trials(self.engine, self._study_id, trial_ids=[row[0]]) if row else []
         return found[0] if found else None
 
     def count(self) -> int:
         from sqlalchemy import text
 
-        with _reading(self.engine) as conn:
+        with reading(self.engine) as conn:
             return conn.execute(text("SELECT COUNT(*) FROM trials t WHERE t.study_id = :s"),
                                 {"s": self._study_id}).scalar()
 
@@ -156,14 +97,14 @@ class StoredStudy:
                  "v.value DESC" if descending else
                  "CASE v.value_type WHEN 'INF_NEG' THEN 0 WHEN 'FINITE' THEN 1 ELSE 2 END, "
                  "v.value ASC")
-        with _reading(self.engine) as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(text(
                 "SELECT t.trial_id FROM trials t JOIN trial_values v ON v.trial_id = t.trial_id "
                 "AND v.objective = 0 WHERE t.study_id = :s AND t.state = 'COMPLETE' "
                 f"ORDER BY {order}, t.number LIMIT 1"), {"s": self._study_id}).first()
         if row is None:
             raise ValueError("no complete trial")
-        return _trials(self.engine, self._study_id, trial_ids=[row[0]])[0]
+        return read_trials(self.engine, self._study_id, trial_ids=[row[0]])[0]
 
     @property
     def best_trials(self) -> list[StoredTrial]:
@@ -217,7 +158,7 @@ def connect(url: str) -> Any:
 def studies(engine: Any) -> list[tuple[int, str]]:
     from sqlalchemy import text
 
-    with _reading(engine) as conn:
+    with reading(engine) as conn:
         return [(r[0], r[1]) for r in conn.execute(text(
             "SELECT study_id, study_name FROM studies ORDER BY study_id"))]
 
@@ -233,7 +174,7 @@ def read_study(engine: Any, url: str, name: str | None,
     found = studies(engine)
     name = choose_study([n for _, n in found], url, name)
     study_id = dict((n, i) for i, n in found)[name]
-    with _reading(engine) as conn:
+    with reading(engine) as conn:
         directions = [Direction[r[0]] for r in conn.execute(text(
             "SELECT direction FROM study_directions WHERE study_id = :s ORDER BY objective"),
             {"s": study_id})]
@@ -251,7 +192,7 @@ def study_counts(engine: Any) -> list[dict[str, Any]]:
     """Every study with its trials per state and its best value: three grouped queries."""
     from sqlalchemy import text
 
-    with _reading(engine) as conn:
+    with reading(engine) as conn:
         counts: dict[int, dict[str, int]] = {}
         for sid, state, n in conn.execute(text(
                 "SELECT study_id, state, COUNT(*) FROM trials GROUP BY study_id, state")):
@@ -287,156 +228,6 @@ def study_counts(engine: Any) -> list[dict[str, Any]]:
                      "best": (hi if direction == "MAXIMIZE" else lo)
                      if objectives.get(sid, 1) == 1 else None})
     return rows
-
-
-# --- trials ---------------------------------------------------------------------------------
-
-def _trials(engine: Any, study_id: int, trial_ids: list[int] | None = None,
-            with_attr: str | None = None, user_keys: tuple[str, ...] | None = None
-            ) -> list[StoredTrial]:
-    from sqlalchemy import text
-
-    args: dict[str, Any] = {"s": study_id}
-    only = ""
-    if user_keys is not None:  # the attributes an answer reads, not every one
-        args.update({f"u{i}": k for i, k in enumerate(user_keys)})
-        only = f" AND a.key IN ({', '.join(f':u{i}' for i in range(len(user_keys))) or 'NULL'})"
-    by_id: dict[int, StoredTrial] = {}
-    with _reading(engine) as conn:
-        if with_attr is not None:
-            trial_ids = [r[0] for r in conn.execute(text(
-                "SELECT a.trial_id FROM trial_user_attributes a JOIN trials t ON "
-                "t.trial_id = a.trial_id WHERE t.study_id = :s AND a.key = :k"),
-                {**args, "k": with_attr}).all()]
-        if trial_ids is not None:
-            # A few trials: by their keys, with no join (MariaDB plans a join badly here).
-            listed = ", ".join(str(int(i)) for i in trial_ids) or "NULL"
-            where = f"t.study_id = :s AND t.trial_id IN ({listed})"
-
-            def of(alias: str) -> str:
-                return f"{alias}.trial_id IN ({listed})"
-        else:
-            where = "t.study_id = :s"
-
-            def of(alias: str) -> str:
-                return f"t.trial_id = {alias}.trial_id AND t.study_id = :s"
-        values: dict[int, dict[int, float]] = {}
-        # Times as text: parsing text is cheaper than the MySQL driver's datetimes. MySQL
-        # casts to CHAR only; PostgreSQL's CHAR is one character, so TEXT elsewhere.
-        as_text = "CHAR" if engine.dialect.name == "mysql" else "TEXT"
-        for tid, number, state, start, end, objective, value, kind in conn.execute(text(
-                f"SELECT t.trial_id, t.number, t.state, CAST(t.datetime_start AS {as_text}), "
-                f"CAST(t.datetime_complete AS {as_text}), "
-                "v.objective, v.value, v.value_type FROM trials t "
-                f"LEFT JOIN trial_values v ON v.trial_id = t.trial_id WHERE {where} "
-                "ORDER BY t.number"), args).all():
-            if tid not in by_id:
-                by_id[tid] = StoredTrial(number, tid, State[state], datetime_start=_time(start),
-                                         datetime_complete=_time(end))
-            if objective is not None:
-                values.setdefault(tid, {})[objective] = _value(value, kind)
-        if not by_id:
-            return []
-        for tid, got in values.items():
-            by_id[tid].values = [got[k] for k in sorted(got)]
-        join = "" if trial_ids is not None else ", trials t"
-        decode = _Distributions()
-        for tid, pname, pvalue, dist in conn.execute(text(
-                "SELECT p.trial_id, p.param_name, p.param_value, p.distribution_json "
-                f"FROM trial_params p{join} WHERE {of('p')} ORDER BY p.param_id"), args).all():
-            trial = by_id.get(tid)
-            if trial is not None:
-                trial.params[pname] = decode(dist, pvalue)
-                trial._distributions_json[pname] = dist
-        # Uploaded logs (artifacts) are most of the system attributes, and no answer reads
-        # them: the dashboard finds them itself.
-        for table, target, skip in (
-                ("trial_user_attributes", "user_attrs", only),
-                ("trial_system_attributes", "system_attrs", " AND a.key NOT LIKE 'artifacts:%'")):
-            for tid, key, raw in conn.execute(text(
-                    f"SELECT a.trial_id, a.key, a.value_json FROM {table} a{join} "
-                    f"WHERE {of('a')}{skip}"), args).all():
-                trial = by_id.get(tid)
-                if trial is not None:
-                    getattr(trial, target)[key] = json.loads(raw)
-        for tid, step, value, kind in conn.execute(text(
-                "SELECT i.trial_id, i.step, i.intermediate_value, i.intermediate_value_type "
-                f"FROM trial_intermediate_values i{join} WHERE {of('i')}"), args).all():
-            trial = by_id.get(tid)
-            if trial is not None:
-                trial.intermediate_values[step] = _value(value, kind)
-    return sorted(by_id.values(), key=lambda t: t.number)
-
-
-class _Distributions:
-    """Turns a stored parameter (Optuna's internal float) into the value as the trial used it.
-    The few distinct distribution texts of a study are parsed once."""
-
-    def __init__(self) -> None:
-        self._parsed: dict[str, tuple[str, Any]] = {}
-
-    def __call__(self, text: str, value: float) -> Any:
-        kind = self._parsed.get(text)
-        if kind is None:
-            d = json.loads(text)
-            name, attrs = d["name"], d.get("attributes", {})
-            if name == "CategoricalDistribution":
-                kind = ("choice", attrs["choices"])
-            elif name.startswith("Int"):
-                kind = ("int", None)
-            else:
-                kind = ("float", None)
-            self._parsed[text] = kind
-        if kind[0] == "choice":
-            return kind[1][int(value)]
-        if kind[0] == "int":
-            return int(value)
-        return float(value)
-
-
-def _value(value: float | None, kind: str) -> float:
-    if kind == "INF_POS":
-        return math.inf
-    if kind == "INF_NEG":
-        return -math.inf
-    return float(value) if value is not None else math.nan
-
-
-def _time(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
-
-
-class _reading:
-    """A connection whose errors read as a storage problem, in one line."""
-
-    def __init__(self, engine: Any):
-        self.engine = engine
-
-    def __enter__(self) -> Any:
-        import sqlalchemy.exc
-
-        try:
-            self.conn = self.engine.connect()
-        except sqlalchemy.exc.SQLAlchemyError as exc:
-            raise StorageError(f"cannot read the study database: {first_line(exc)}",
-                               hint="check --storage / TUNER_STORAGE, that the server runs, "
-                                    "and TUNER_DB_PASSWORD") from None
-        return self
-
-    def execute(self, *args: Any) -> Any:
-        import sqlalchemy.exc
-
-        try:
-            return self.conn.execute(*args)
-        except sqlalchemy.exc.SQLAlchemyError as exc:
-            raise StorageError(f"cannot read the study database: {first_line(exc)}",
-                               hint="is it a study database (made by tuner or Optuna)?"
-                               ) from None
-
-    def __exit__(self, *exc: object) -> None:
-        self.conn.close()
 
 
 # --- into Optuna, for what only Optuna draws or computes --------------------------------------
