@@ -236,8 +236,8 @@ def _storage_class() -> type:
 
         def set_trial_state_values(self, trial_id: int, state: Any, values: Any = None) -> bool:
             # Claiming a waiting trial reads its state, then writes RUNNING. MySQL and
-            # PostgreSQL lock the row in between (SELECT ... FOR UPDATE); SQLite cannot, so two workers could
-            # both claim one trial. A tuner lock makes the claim atomic there.
+            # PostgreSQL lock the row in between (SELECT ... FOR UPDATE); SQLite cannot, so
+            # two workers could both claim one trial. A tuner lock makes the claim atomic there.
             if state.name == "RUNNING" and self.engine.dialect.name == "sqlite":
                 from .tables import lock
 
@@ -247,31 +247,9 @@ def _storage_class() -> type:
 
         def set_trial_attrs(self, trial_id: int, user: dict[str, Any],
                             system: dict[str, Any]) -> None:
-            """Several attributes of a trial in one transaction: the trial is checked once
-            and each table gets one upsert of all its rows (Optuna writes one at a time)."""
-            import json
-
-            from optuna.storages._rdb import models
-            from optuna.storages._rdb.storage import _create_scoped_session
-
-            dialect = self.engine.dialect.name
-            if dialect not in ("sqlite", "mysql", "postgresql"):
-                for key, value in user.items():
-                    self.set_trial_user_attr(trial_id, key, value)
-                for key, value in system.items():
-                    self.set_trial_system_attr(trial_id, key, value)
-                return
-            if not user and not system:
-                return
-            with _create_scoped_session(self.scoped_session, True) as session:
-                trial = models.TrialModel.find_or_raise_by_id(trial_id, session)
-                self.check_trial_is_updatable(trial_id, trial.state)
-                for model, attrs in ((models.TrialUserAttributeModel, user),
-                                     (models.TrialSystemAttributeModel, system)):
-                    if attrs:
-                        rows = [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)}
-                                for k, v in attrs.items()]
-                        session.execute(_upsert(dialect, model.__table__), rows)
+            """Several attributes of a trial in one transaction (Optuna writes one at a
+            time)."""
+            _write_attrs(self, trial_id, user, system)
 
     # Every public call survives a database that restarts or drops the connection: a trial
     # that finished while it was away is recorded when it returns.
@@ -282,6 +260,35 @@ def _storage_class() -> type:
     TunerStorage.set_trial_attrs = retrying(TunerStorage.set_trial_attrs)
     TunerStorage.record_heartbeat = _quiet_heartbeat(TunerStorage.record_heartbeat)
     return TunerStorage
+
+
+def _write_attrs(storage: Any, trial_id: int, user: dict[str, Any],
+                 system: dict[str, Any]) -> None:
+    """A trial's attributes: the trial checked once, and each table one upsert of all its
+    rows; one at a time where no upsert is known."""
+    import json
+
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    dialect = storage.engine.dialect.name
+    if dialect not in ("sqlite", "mysql", "postgresql"):
+        for key, value in user.items():
+            storage.set_trial_user_attr(trial_id, key, value)
+        for key, value in system.items():
+            storage.set_trial_system_attr(trial_id, key, value)
+        return
+    if not user and not system:
+        return
+    with _create_scoped_session(storage.scoped_session, True) as session:
+        trial = models.TrialModel.find_or_raise_by_id(trial_id, session)
+        storage.check_trial_is_updatable(trial_id, trial.state)
+        for model, attrs in ((models.TrialUserAttributeModel, user),
+                             (models.TrialSystemAttributeModel, system)):
+            if attrs:
+                rows = [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)}
+                        for k, v in attrs.items()]
+                session.execute(_upsert(dialect, model.__table__), rows)
 
 
 def _upsert(dialect: str, table: Any) -> Any:
