@@ -42,11 +42,16 @@ class Validated:
                  "default": d.default} for d in self.space.dims.values()]
 
     @property
-    def grid_too_big(self) -> bool:
-        """Whether --sampler grid would refuse this grid (it counts, never lists)."""
+    def max_grid(self) -> int:
+        """The most points --sampler grid runs."""
         from .space import MAX_GRID
 
-        return self.space.grid_size is not None and self.space.grid_size > MAX_GRID
+        return MAX_GRID
+
+    @property
+    def grid_too_big(self) -> bool:
+        """Whether --sampler grid would refuse this grid (it counts, never lists)."""
+        return self.space.grid_size is not None and self.space.grid_size > self.max_grid
 
     @property
     def runs_per_trial(self) -> tuple[int, int]:

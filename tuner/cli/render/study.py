@@ -14,40 +14,57 @@ from ..output import console as _console
 from ..output import printable as _printable
 
 
-def validation(v: Any) -> None:
-    """A valid job: what it measures, its parameters, containers, commands and files."""
-    spec = v.job.spec
-    size = v.space.grid_size
-    from rich.markup import escape
-    from rich.table import Table
+def _text(value: Any) -> Any:
+    """The job's own words: never markup, always printable."""
     from rich.text import Text
 
+    return Text(_printable(str(value)))
 
-    def text(value: Any) -> Text:  # the job's own words: never markup, always printable
-        return Text(_printable(str(value)))
 
-    def count(n: int) -> str:
-        return f"{n:,}" if n < 10**30 else f"about 10^{int(math.log10(n))}"
+def _count(n: int) -> str:
+    return f"{n:,}" if n < 10**30 else f"about 10^{int(math.log10(n))}"
+
+
+def validation(v: Any) -> None:
+    """A valid job: what it measures, its parameters, containers, commands and files."""
+    from rich.markup import escape
 
     con = _console()
-    obj = v.job.objective
+    job, obj = v.job, v.job.objective
     source = f"regex {obj.regex!r}" if obj.regex else f"file {obj.file}"
-    con.print(f"[bold]{escape(_printable(v.job.source))}[/] is valid: study "
-              f"[bold]{escape(_printable(str(v.job.name)))}[/], "
-              + (f"{obj.direction} the score from " if not v.job.objectives else "the score from ")
+    con.print(f"[bold]{escape(_printable(job.source))}[/] is valid: study "
+              f"[bold]{escape(_printable(str(job.name)))}[/], "
+              + (f"{obj.direction} the score from " if not job.objectives else "the score from ")
               + f"{escape(_printable(str(obj.container)))} ({escape(_printable(source))})")
-    for name, m in v.job.metrics.items():
+    for name, m in job.metrics.items():
         where = f"regex {m.regex!r}" if m.regex else f"file {m.file}"
-        con.print(text(f"metric {name}: from {m.container} ({where})"))
-    if v.job.objectives:
-        con.print(text("objectives (Pareto front): " if len(v.job.objectives) > 1 else
-                       "objective: ")
-                  + text(", ".join(f"{g.direction} {g.name}" for g in v.job.objectives)))
-    if v.job.constraints:
-        con.print(text(f"constraints: {'; '.join(v.job.constraints)}"))
+        con.print(_text(f"metric {name}: from {m.container} ({where})"))
+    if job.objectives:
+        con.print(_text("objectives (Pareto front): " if len(job.objectives) > 1 else
+                        "objective: ")
+                  + _text(", ".join(f"{g.direction} {g.name}" for g in job.objectives)))
+    if job.constraints:
+        con.print(_text(f"constraints: {'; '.join(job.constraints)}"))
     if obj.progress is not None:
-        con.print(text(f"progress: regex {obj.progress.regex!r} in {obj.progress.container}'s "
-                       f"log while it runs (trials clearly worse at the same step are pruned)"))
+        con.print(_text(f"progress: regex {obj.progress.regex!r} in {obj.progress.container}'s "
+                        f"log while it runs (trials clearly worse at the same step are pruned)"))
+    _parameters(con, v)
+    _containers(con, v)
+    _commands(con, v, _text)
+    if v.files:
+        con.print("[bold]files[/] (rendered per trial, mounted read-only)")
+        for cname, path, rel in v.files:
+            con.print(_text(f"  {cname}:{path}  <- {rel}"))
+    runs, workloads = v.runs_per_trial
+    if runs > 1:
+        con.print(f"each trial runs the containers {runs} times: {workloads} workload "
+                  f"value(s) x ({job.warmup} warm-up + {job.repeat} measured); its value is "
+                  f"the {obj.aggregate} over workloads of the {job.statistic} of the repeats")
+
+
+def _parameters(con: Any, v: Any) -> None:
+    from rich.table import Table
+
     con.print("[bold]parameters[/]")
     t = Table()
     for col in ("name", "env", "kind", "values", "count", "default"):
@@ -57,35 +74,30 @@ def validation(v: Any) -> None:
                          else "")
         default = "-" if d.default is None else d.show(d.default) if d.kind != "enum" \
             else _fmt(d.default)
-        t.add_row(text(d.name), text(d.env), text(kind), text(d.describe()),
-                  count(d.count) if d.count is not None else "continuous", text(default))
+        t.add_row(_text(d.name), _text(d.env), _text(kind), _text(d.describe()),
+                  _count(d.count) if d.count is not None else "continuous", _text(default))
     con.print(t)
+
+
+def _containers(con: Any, v: Any) -> None:
+    """The containers of a trial, how it ends, and the grid's size."""
+    from rich.table import Table
+
+    spec, size = v.job.spec, v.space.grid_size
     con.print("[bold]containers[/]")
     c = Table()
     for col in ("name", "image", "cpu", "ram", "output"):
         c.add_column(col)
     for name, ct in spec.containers.items():
-        c.add_row(text(name), text(ct.image), _fmt(ct.cpu),
-                  format_size(ct.ram) if ct.ram else "-", text(ct.output or "-"))
+        c.add_row(_text(name), _text(ct.image), _fmt(ct.cpu),
+                  format_size(ct.ram) if ct.ram else "-", _text(ct.output or "-"))
     con.print(c)
     end = f"when {spec.until} exits" if spec.until else "when all containers exit"
-    grid = f"{count(size)} points" if size is not None else "none (a float range has no step)"
+    grid = f"{_count(size)} points" if size is not None else "none (a float range has no step)"
     if v.grid_too_big:
-        grid += " (too many for --sampler grid: use TPE)"
-    con.print(text(f"a trial ends {end}, or is killed after {format_duration(spec.timeout)}; "
-                   f"grid: {grid}"))
-    _commands(con, v, text)
-    if v.files:
-        con.print("[bold]files[/] (rendered per trial, mounted read-only)")
-        for cname, path, rel in v.files:
-            con.print(text(f"  {cname}:{path}  <- {rel}"))
-    job = v.job
-    runs, workloads = v.runs_per_trial
-    if runs > 1:
-        con.print(f"each trial runs the containers {runs} times: {workloads} workload "
-                  f"value(s) x ({job.warmup} warm-up + {job.repeat} measured); its value is "
-                  f"the {job.objective.aggregate} over "
-                  f"workloads of the {job.statistic} of the repeats")
+        grid += f" (too many for --sampler grid, over {v.max_grid:,}: use TPE)"
+    con.print(_text(f"a trial ends {end}, or is killed after {format_duration(spec.timeout)}; "
+                    f"grid: {grid}"))
 
 
 def _commands(con: Any, v: Any, text: Callable[[Any], Any]) -> None:
