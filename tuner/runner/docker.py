@@ -104,11 +104,9 @@ class DockerRunner:
             self._made = {}
             try:
                 return self._run(ctx)
+            except DockerException as exc:  # (APIError is a RequestException too)
+                cause: BaseException = exc  # _run said why if the engine answered
             except RequestException as exc:  # no answer at all: the engine's fault
-                cause: BaseException = exc
-            except DockerException as exc:  # an answer: an error, maybe of an engine going
-                if faults.alive(self._api):
-                    raise TrialFailed(self._refused(exc)) from None
                 cause = exc
             # The engine went away (stopped, restarted, crashed): the trial's containers
             # died with it. Wait for it, clear what is left of this worker's trials, go on.
@@ -144,7 +142,7 @@ class DockerRunner:
                                      labels={**labels(self.study, self.worker), **self.owner})
 
     def _run(self, ctx: TrialContext) -> TrialRun:
-        from docker.errors import APIError
+        from docker.errors import APIError, DockerException
 
         api = self._api
         # The last run's removals overlapped tuner's bookkeeping; a run of the same trial
@@ -192,6 +190,11 @@ class DockerRunner:
             trial.containers = {s.name: self._finish(s.name, ids[s.name], samplers.get(s.name),
                                                      s.docker_name) for s in specs}
             return trial
+        except DockerException as exc:
+            if not faults.alive(api):
+                raise  # the engine went away: run() waits for it
+            # Said now, before this trial's own removals start.
+            raise TrialFailed(self._refused(exc)) from None
         finally:
             if follower is not None:
                 follower.close()
@@ -233,6 +236,7 @@ class DockerRunner:
         return False
 
     def _wait_one(self, cid: str, deadline: float) -> bool:
+        from docker.errors import DockerException
         from requests.exceptions import RequestException
 
         remaining = deadline - time.monotonic()
@@ -240,6 +244,8 @@ class DockerRunner:
             return True
         try:
             self._api.wait(cid, timeout=remaining)
+        except DockerException:
+            raise  # an answer: the container is gone, say (see run())
         except RequestException:
             # The SDK reports its read timeout as a ConnectionError too: only an engine
             # that no longer answers is the engine's fault (see run()).
