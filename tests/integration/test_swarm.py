@@ -240,7 +240,7 @@ spec:
 """
 
 
-NAP = """
+SLEEPS = """
 name: {study}
 objective: {{regex: 'score ([0-9.]+)'}}
 parameters: {{x: {{range: {{min: 1, max: 9}}}}}}
@@ -265,7 +265,8 @@ def test_manager_stopped_or_service_removed_mid_trial(swarm, busybox, tmp_path, 
     that trial fails saying so, tuner waits for the manager and its swarm, removes what is
     left, and the study goes on (exit 0)."""
     study = "swarm" + fault.replace(" ", "")
-    (tmp_path / "job.yaml").write_text(textwrap.dedent(NAP.format(study=study, image=busybox)))
+    (tmp_path / "job.yaml").write_text(textwrap.dedent(SLEEPS.format(study=study,
+                                                                     image=busybox)))
     proc = tuner(tmp_path, swarm, "optimize", "job.yaml", "--runner", "swarm",
                  "--n-trials", "2", "--seed", "1")
     try:
