@@ -299,6 +299,69 @@ def test_manager_stopped_or_service_removed_mid_trial(swarm, busybox, tmp_path, 
     nothing_left(swarm)
 
 
+# Where the manager's engine stops: just before the runner's first call of this kind; and
+# what that trial comes to.
+SWARM_POINTS = {
+    "before a trial": ("create_service", "runs"),  # nothing made yet: run it then
+    "while reading logs": ("service_logs", "fails"),
+    "during cleanup": ("remove_service", "runs"),  # removed before the next trial
+}
+
+
+@pytest.mark.parametrize("stop", ["kill", "terminate"])
+@pytest.mark.parametrize("point", list(SWARM_POINTS))
+def test_manager_stops_at_each_point(swarm, busybox, tmp_path, monkeypatch, point, stop):
+    """The swarm runner meets a stopped manager wherever it is (mid-trial: the test above):
+    the trial fails naming it, or runs once it is back; nothing is left; the next runs."""
+    import threading
+
+    from tuner.app import validate
+    from tuner.errors import TrialFailed
+    from tuner.runner import TrialContext
+    from tuner.runner.swarm import open_pool
+
+    monkeypatch.setenv("DOCKER_HOST", swarm.manager.host)
+    (tmp_path / "job.yaml").write_text(textwrap.dedent(SLEEPS.format(study="points",
+                                                                     image=busybox)))
+    job = validate(str(tmp_path / "job.yaml")).job
+    method, expected = SWARM_POINTS[point]
+    stopped = threading.Event()
+
+    def run(pool, number: int):
+        out = tmp_path / str(number)
+        out.mkdir()
+        return pool.run(TrialContext(study="points", number=number, env={"X": "3"},
+                                     outdir=str(out), worker=pool.worker))
+
+    pool, _ = open_pool(job, "points", 1, None)
+    try:
+        with pool:
+            api = pool.runners[0]._api
+            real = getattr(api, method)
+
+            def faulty(*args, **kwargs):
+                if not stopped.is_set():
+                    getattr(swarm.manager, stop)()
+                    stopped.set()
+                    threading.Timer(2, swarm.manager.start).start()
+                return real(*args, **kwargs)
+
+            monkeypatch.setattr(api, method, faulty)
+            if expected == "fails":
+                with pytest.raises(TrialFailed) as failed:
+                    run(pool, 0)
+                assert failed.value.reason.startswith(
+                    "the swarm manager's Docker engine stopped during the trial")
+            else:
+                assert run(pool, 0).containers["main"].exit_code == 0
+            done = run(pool, 1)
+            assert done.containers["main"].exit_code == 0 and not done.timed_out
+    finally:
+        wait_for(lambda: swarm_ready(swarm), 90, "the swarm back")
+    assert stopped.is_set()
+    nothing_left(swarm)
+
+
 def test_a_failing_container_ends_a_swarm_trial(swarm, busybox, tmp_path):
     """A server that exits 1 at start while the `until` client waits: the trial ends at once
     with the server's reason, not at the 120 s timeout."""

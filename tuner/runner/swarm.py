@@ -123,6 +123,7 @@ class SwarmRunner:
         self._me = ""
         self._images: dict[str, str] = {}
         self._made: dict[str, str] = {}  # the current trial's services: container -> ID
+        self._unremoved: list[TrialContext] = []  # trials the manager went away removing
 
     def open(self) -> None:
         check_job(self.job)
@@ -131,9 +132,16 @@ class SwarmRunner:
         self._images = resolve_images(self._api, self.job)
 
     def close(self) -> None:
-        if self._api is not None:
-            self._api.close()
-            self._api = None
+        if self._api is None:
+            return
+        if self._unremoved:
+            try:
+                self._recover()
+            except DockerUnavailable:
+                notify(f"could not remove what {len(self._unremoved)} trial(s) left in the "
+                       f"swarm: the manager does not answer; `tuner cleanup` removes it")
+        self._api.close()
+        self._api = None
 
     def unusable(self) -> str | None:
         """Why this runner's node can take no trial now (down, drained), or None."""
@@ -167,6 +175,8 @@ class SwarmRunner:
         from docker.errors import DockerException
         from requests.exceptions import RequestException
 
+        if self._unremoved:  # the manager went away as an earlier trial was removed
+            self._recover()
         for attempt in (1, 2):
             self._made = {}
             try:
@@ -192,7 +202,9 @@ class SwarmRunner:
                     f"service is gone: docker service rm or another tool)")
         return f"the swarm refused a call: {_short(exc)}"
 
-    def _recover(self, ctx: TrialContext) -> None:
+    def _recover(self, ctx: TrialContext | None = None) -> None:
+        """Wait for the manager and its swarm (up to TUNER_ENGINE_WAIT), then remove what
+        is left of this trial and of earlier ones whose removal the manager did not answer."""
         from docker.errors import DockerException
         from requests.exceptions import RequestException
 
@@ -209,13 +221,15 @@ class SwarmRunner:
                     raise DockerUnavailable(f"the swarm manager came back without its swarm "
                                             f"for {limit:g}s") from None
                 time.sleep(0.5)
-        own = [f"tuner.study={ctx.study}", f"tuner.worker={self.worker}",
-               f"tuner.trial={ctx.number}"]
-        services = {s["ID"]: s["ID"] for s in self._api.services(filters={"label": own})}
-        configs = [c["ID"] for c in self._api.configs(filters={"label": own})]
-        network = trial_network_name(ctx.study, ctx.number, self.worker) \
-            if use_network(self.job) else None
-        self._remove(services, network, configs)
+        for c in ([ctx] if ctx else []) + self._unremoved:
+            own = [f"tuner.study={c.study}", f"tuner.worker={self.worker}",
+                   f"tuner.trial={c.number}"]
+            services = {s["ID"]: s["ID"] for s in self._api.services(filters={"label": own})}
+            configs = [x["ID"] for x in self._api.configs(filters={"label": own})]
+            network = trial_network_name(c.study, c.number, self.worker) \
+                if use_network(self.job) else None
+            self._remove(services, network, configs)
+        self._unremoved = []
 
     def _run(self, ctx: TrialContext) -> TrialRun:
         from docker.errors import APIError, DockerException
@@ -305,7 +319,8 @@ class SwarmRunner:
             for sampler in samplers.values():
                 sampler.stop()
             with _sigint_deferred():
-                self._remove(services, network, configs)
+                if not self._remove(services, network, configs):
+                    self._unremoved.append(ctx)
 
     def _tasks(self, services: dict[str, str]) -> dict[str, dict[str, Any]]:
         by_service = {sid: name for name, sid in services.items()}
@@ -428,15 +443,23 @@ class SwarmRunner:
         return run
 
     def _remove(self, services: dict[str, str], network: str | None,
-                configs: list[str]) -> None:
+                configs: list[str]) -> bool:
         """Services first (that kills their containers), then what they used, which the
         manager may call "in use" for a moment after. A removed overlay network stays listed
         until the tasks on it have stopped (their engines wait 2 s for gossip first): the
-        trial ends when it is gone, so the node's next trial does not overlap this one."""
+        trial ends when it is gone, so the node's next trial does not overlap this one.
+        False if the manager did not answer: removed again before the next trial."""
+        from docker.errors import DockerException
+        from requests.exceptions import RequestException
+
         api = self._api
         for sid in services.values():
-            with _quiet():
+            try:
                 api.remove_service(sid)
+            except DockerException:  # an answer (gone already, say); APIError comes first
+                pass
+            except RequestException:
+                return False
         pending = [("config", c) for c in configs] + ([("network", network)] if network else [])
         deadline = time.monotonic() + REMOVE_WAIT
         while pending and time.monotonic() < deadline:
@@ -453,6 +476,7 @@ class SwarmRunner:
                            for n in api.networks(filters={"name": [network]})):
                     break
             time.sleep(0.1)
+        return True
 
 
 def _removed(api: Any, kind: str, ident: str) -> bool:
