@@ -161,7 +161,7 @@ class Swarm:
             for i in range(self.size):
                 root = self.root / f"n{i}"
                 root.mkdir()
-                node = PrivateDockerd(root, namespace=f"tsw{os.getpid() % 10000}n{i}")
+                node = PrivateDockerd(root, namespace=f"{self.root.name}-n{i}")
                 self.nodes.append(node)
                 node.start()
                 node.netns("ip", "link", "set", "lo", "up")

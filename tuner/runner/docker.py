@@ -19,6 +19,7 @@ from typing import Any, Iterator
 from ..errors import DockerUnavailable, JobError, TrialFailed, notify
 from ..job import Job
 from . import cgroups, faults
+from .waits import wait_trial
 from .base import ContainerRun, LogLine, TrialRun
 from .pprof import PprofCollector
 from .progress import follow_progress
@@ -171,7 +172,7 @@ class DockerRunner:
                     collectors[s.name] = PprofCollector(
                         s.name, self._address(ids[s.name]), profile.pprof, deadline)
             follower = follow_progress(api, ids, self.job, ctx)  # progress values, pruning
-            timed_out = self._wait_trial(ids, deadline)
+            timed_out = wait_trial(api, self.job, ids, deadline)
             seconds = time.monotonic() - started
             if follower is not None:
                 follower.finish()
@@ -207,61 +208,6 @@ class DockerRunner:
                 else:  # a failure or Ctrl-C: gone before anything else happens
                     for cid, docker_name in made:
                         self._remove(cid, docker_name)
-
-    def _wait_trial(self, ids: dict[str, str], deadline: float) -> bool:
-        """Wait until `until` (or every container) has exited; True if the timeout came
-        first. Any other container that fails meanwhile (non-zero exit, OOM) ends the trial
-        at once, unless the job says it `may_fail`: a server that refused its configuration
-        is not waited for by its client until the timeout."""
-        until = self.job.spec.until
-        must = {until} if until else set(ids)
-        if len(ids) == 1:
-            return self._wait_one(ids[next(iter(must))], deadline)
-        ended: "queue.Queue[tuple[str, Any]]" = queue.Queue()
-        for name, cid in ids.items():
-            threading.Thread(target=self._waiter, args=(name, cid, deadline, ended),
-                             name=f"wait-{name}", daemon=True).start()
-        while must:
-            try:
-                name, code = ended.get(timeout=max(deadline - time.monotonic(), 0))
-            except queue.Empty:
-                return True
-            if isinstance(code, BaseException):
-                if time.monotonic() >= deadline:
-                    return True
-                raise code
-            must.discard(name)
-            if code != 0 and not self.job.spec.containers[name].may_fail:
-                return False
-        return False
-
-    def _wait_one(self, cid: str, deadline: float) -> bool:
-        from docker.errors import DockerException
-        from requests.exceptions import RequestException
-
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return True
-        try:
-            self._api.wait(cid, timeout=remaining)
-        except DockerException:
-            raise  # an answer: the container is gone, say (see run())
-        except RequestException:
-            # The SDK reports its read timeout as a ConnectionError too: only an engine
-            # that no longer answers is the engine's fault (see run()).
-            if not faults.alive(self._api):
-                raise
-            return True
-        return False
-
-    def _waiter(self, name: str, cid: str, deadline: float,
-                ended: "queue.Queue[tuple[str, Any]]") -> None:
-        try:
-            # Past the trial's own deadline: the trial times out before this call does.
-            status = self._api.wait(cid, timeout=max(deadline - time.monotonic(), 0) + 5)
-            ended.put((name, status.get("StatusCode")))
-        except Exception as exc:  # handed to the trial's thread, which decides
-            ended.put((name, exc))
 
     # --- removal --------------------------------------------------------------------------
 
