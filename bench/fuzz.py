@@ -82,6 +82,7 @@ spec:
       privileged: false
       host_network: false
       docker_socket: false
+      may_fail: false
   until: bench
   timeout: 2m30s
   network: true
@@ -105,6 +106,7 @@ spec:
                 > /out/result/score.txt"]
       privileged: true
       docker_socket: true
+      may_fail: true
   timeout: 45
 """,
     "loops.yaml": """\

@@ -34,11 +34,14 @@ def check_private_engines() -> None:
 class PrivateDockerd:
     """A Docker engine of its own: kill() and start() are a crash and a restart."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, namespace: str | None = None):
         self.root = root
         self.sock = root / "docker.sock"
         self.host = f"unix://{self.sock}"
         self.proc: subprocess.Popen | None = None
+        # A named network namespace outlives the engine: a restarted swarm node keeps its
+        # address. Without a name, each start gets a namespace of its own.
+        self.namespace = namespace
 
     @property
     def pid(self) -> int:
@@ -51,8 +54,14 @@ class PrivateDockerd:
         # A network namespace of its own: its docker0 and routes never touch the host's
         # (`--bridge=none` would delete the host engine's docker0 on start). unshare execs
         # dockerd, so proc.pid is dockerd in that namespace.
+        enter = ["unshare", "--net", "--"]
+        if self.namespace:
+            if not Path(f"/run/netns/{self.namespace}").exists():
+                subprocess.run(["ip", "netns", "add", self.namespace], check=True,
+                               capture_output=True)
+            enter = ["nsenter", f"--net=/run/netns/{self.namespace}", "--"]
         self.proc = subprocess.Popen(
-            ["unshare", "--net", "--", "dockerd", f"--host={self.host}",
+            [*enter, "dockerd", f"--host={self.host}",
              f"--data-root={self.root}/data", f"--exec-root={self.root}/exec",
              f"--pidfile={self.root}/dockerd.pid", "--iptables=false", "--ip-masq=false",
              "--shutdown-timeout=1", "--log-level=error"],
@@ -69,6 +78,14 @@ class PrivateDockerd:
         if self.proc is not None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(30)
+            self.proc = None
+
+    def terminate(self) -> None:
+        """A graceful stop, as `systemctl stop docker` does: SIGTERM; the engine stops its
+        containers and removes its socket file on the way out."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(60)
             self.proc = None
 
     def docker(self, *args: str, input: bytes | None = None) -> str:
@@ -114,6 +131,8 @@ class PrivateDockerd:
                   if line.split()[1].startswith(str(self.root))]
         for m in sorted(mounts, key=len, reverse=True):
             subprocess.run(["umount", "-l", m], capture_output=True)
+        if self.namespace:
+            subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True)
 
 
 class Swarm:
@@ -142,7 +161,7 @@ class Swarm:
             for i in range(self.size):
                 root = self.root / f"n{i}"
                 root.mkdir()
-                node = PrivateDockerd(root)
+                node = PrivateDockerd(root, namespace=f"{self.root.name}-n{i}")
                 self.nodes.append(node)
                 node.start()
                 node.netns("ip", "link", "set", "lo", "up")

@@ -45,8 +45,8 @@ def database(request):
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def engine(busybox):
+@pytest.fixture(scope="module")
+def private_dockerd(busybox):
     if os.geteuid() != 0:
         need("a private dockerd", "needs root")
     if shutil.which("unshare") is None:
@@ -69,6 +69,14 @@ def engine(busybox):
     assert Path("/sys/class/net/docker0").exists() == host_bridge
     assert subprocess.run(["docker", "run", "--rm", "--network", "bridge", busybox, "true"],
                           capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def engine(private_dockerd):
+    """The module's private engine, running again after a test that stopped it."""
+    yield private_dockerd
+    if private_dockerd.proc is None:
+        private_dockerd.start()
 
 
 JOB = """
@@ -186,31 +194,118 @@ def test_database_gone_past_the_limit(busybox, database, tmp_path, docker_client
     assert trials[0].user_attrs["samples"] == {"-": [1.0]}
 
 
-def test_engine_restart_mid_trial(engine, tmp_path, leftovers):
-    """The engine crashes (SIGKILL) mid-trial and is started again: that trial fails saying
-    so, tuner waits for the engine, clears what was left, and the study goes on."""
+@pytest.mark.parametrize("stop", ["kill", "terminate"])
+def test_engine_restart_mid_trial(engine, tmp_path, stop):
+    """The engine crashes (SIGKILL) or is stopped the usual way (SIGTERM, as `systemctl
+    restart docker` does: its socket file goes) mid-trial and is started again 5 s later:
+    that trial fails saying so, tuner waits for the engine, clears what was left, and the
+    study goes on."""
     import docker
 
-    write_job(tmp_path, "engine", "tuner-test/busybox:1", nap=4)
+    study = f"engine-{stop}"
+    write_job(tmp_path, study, "tuner-test/busybox:1", nap=4)
     env = {"DOCKER_HOST": engine.host}
     client = docker.DockerClient(base_url=engine.host)
     proc = start_tuner(tmp_path, "--n-trials", "2", "--seed", "1", env=env)
 
-    def crash() -> None:
-        engine.kill()
-        time.sleep(2)
+    def fault() -> None:
+        time.sleep(1)
+        getattr(engine, stop)()
+        time.sleep(5)
         engine.start()
 
     err = with_fault(proc, lambda: client.containers.list(
-        filters={"label": "tuner.study=engine"}), crash)
+        filters={"label": f"tuner.study={study}"}), fault)
     assert proc.returncode == 0, err
     assert "the Docker engine stopped answering" in err and "answers again" in err
-    trials = optuna.load_study(study_name="engine",
+    assert "internal error" not in err
+    trials = optuna.load_study(study_name=study,
                                storage=f"sqlite:///{tmp_path}/tuner.db").get_trials()
     assert [t.state.name for t in trials] == ["FAIL", "COMPLETE"]
-    assert trials[0].user_attrs["fail_reason"].startswith("the Docker engine stopped during the trial")
+    assert trials[0].user_attrs["fail_reason"].startswith(
+        "the Docker engine stopped during the trial")
     client = docker.DockerClient(base_url=engine.host)
-    assert not client.containers.list(all=True, filters={"label": "tuner.study=engine"})
+    assert not client.containers.list(all=True, filters={"label": f"tuner.study={study}"})
+
+
+# Where the engine stops: just before the runner's first call of this kind (after `delay`
+# seconds of it, in a thread, for a call that blocks), and what the trial comes to.
+POINTS = {
+    "before a trial": ("create_container", None, "runs"),  # nothing made yet: run it then
+    "mid-trial": ("wait", 1.0, "fails"),
+    "while reading logs": ("logs", None, "fails"),
+    "during cleanup": ("remove_container", None, "runs"),  # removed before the next trial
+}
+
+TWO = """
+name: points
+objective: {regex: 'score ([0-9.]+)'}
+parameters: {x: {range: {min: 1, max: 9}}}
+spec:
+  containers:
+    server: {image: tuner-test/busybox:1, command: [sleep, '60']}
+    main: {image: tuner-test/busybox:1, command: [sh, -c, 'sleep 2; echo score $X']}
+  until: main
+  timeout: 60s
+"""
+
+
+@pytest.mark.parametrize("stop", ["kill", "terminate"])
+@pytest.mark.parametrize("point", list(POINTS))
+def test_engine_stops_at_each_point(engine, tmp_path, monkeypatch, point, stop):
+    """The local runner meets a stopped engine wherever it is: the trial fails naming the
+    engine (or, when nothing of it was made yet, runs once the engine is back), tuner waits,
+    removes what is left, and the next trial runs."""
+    import threading
+
+    import docker
+
+    from tuner.app import validate
+    from tuner.errors import TrialFailed
+    from tuner.runner import TrialContext
+    from tuner.runner.docker import DockerRunner
+
+    monkeypatch.setenv("DOCKER_HOST", engine.host)
+    (tmp_path / "job.yaml").write_text(TWO)
+    job = validate(str(tmp_path / "job.yaml")).job
+    method, delay, expected = POINTS[point]
+    stopped = threading.Event()
+
+    def fault() -> None:
+        getattr(engine, stop)()
+        stopped.set()
+        threading.Timer(2, engine.start).start()
+
+    def run(runner, number: int):
+        out = tmp_path / str(number)
+        out.mkdir()
+        return runner.run(TrialContext(study="points", number=number, env={"X": "3"},
+                                       outdir=str(out), worker=runner.worker))
+
+    with DockerRunner(job, "points", sample_stats=False) as runner:
+        real = getattr(runner._api, method)
+
+        def faulty(*args, **kwargs):
+            if not stopped.is_set() and not getattr(faulty, "armed", False):
+                faulty.armed = True
+                if delay is None:
+                    fault()
+                else:
+                    threading.Timer(delay, fault).start()
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(runner._api, method, faulty)
+        if expected == "fails":
+            with pytest.raises(TrialFailed) as failed:
+                run(runner, 0)
+            assert failed.value.reason.startswith("the Docker engine stopped during the trial")
+        else:
+            assert run(runner, 0).containers["main"].exit_code == 0
+        wait_for(stopped.is_set, 30, "the engine stopped")
+        done = run(runner, 1)
+        assert done.containers["main"].exit_code == 0 and not done.timed_out
+    client = docker.DockerClient(base_url=engine.host)
+    assert not client.containers.list(all=True, filters={"label": "tuner.study=points"})
 
 
 @pytest.fixture

@@ -255,6 +255,155 @@ spec:
 """
 
 
+SLEEPS = """
+name: {study}
+objective: {{regex: 'score ([0-9.]+)'}}
+parameters: {{x: {{range: {{min: 1, max: 9}}}}}}
+spec:
+  containers:
+    main: {{image: {image}, command: [sh, -c, 'sleep 4; echo score $X']}}
+  timeout: 120s
+"""
+
+
+def swarm_ready(s: Swarm) -> bool:
+    try:
+        return s.manager.docker("node", "ls", "--format", "{{.Status}}").split() == ["Ready"]
+    except subprocess.CalledProcessError:
+        return False
+
+
+@pytest.mark.parametrize("fault", ["terminate", "kill", "service rm"])
+def test_manager_stopped_or_service_removed_mid_trial(swarm, busybox, tmp_path, fault):
+    """The manager's engine stopped the usual way (SIGTERM: its socket goes) or crashed
+    (SIGKILL) and started again 5 s later, or the trial's service removed by another tool:
+    that trial fails saying so, tuner waits for the manager and its swarm, removes what is
+    left, and the study goes on (exit 0)."""
+    study = "swarm" + fault.replace(" ", "")
+    (tmp_path / "job.yaml").write_text(textwrap.dedent(SLEEPS.format(study=study,
+                                                                     image=busybox)))
+    proc = tuner(tmp_path, swarm, "optimize", "job.yaml", "--runner", "swarm",
+                 "--n-trials", "2", "--seed", "1")
+    try:
+        wait_for(lambda: running(swarm.manager, 1), 60, "trial 0 running")
+        time.sleep(1)
+        if fault == "service rm":
+            swarm.manager.docker("service", "rm", *swarm.manager.docker(
+                "service", "ls", "-q", "--filter", f"label=tuner.study={study}").split())
+        else:
+            getattr(swarm.manager, fault)()
+            time.sleep(5)
+            swarm.manager.start()
+        _, err = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        wait_for(lambda: swarm_ready(swarm), 90, "the swarm back")
+    assert proc.returncode == 0, err
+    assert "internal error" not in err
+    trials = optuna.load_study(study_name=study,
+                               storage=f"sqlite:///{tmp_path}/tuner.db").get_trials()
+    assert [t.state.name for t in trials] == ["FAIL", "COMPLETE"]
+    reason = trials[0].user_attrs["fail_reason"]
+    if fault == "service rm":
+        assert reason.startswith("container main was removed from outside the trial"), reason
+    else:
+        assert reason.startswith("the swarm manager's Docker engine stopped during the "
+                                 "trial"), reason
+        assert "answers again" in err
+    nothing_left(swarm)
+
+
+# Where the manager's engine stops: just before the runner's first call of this kind; and
+# what that trial comes to.
+SWARM_POINTS = {
+    "before a trial": ("create_service", "runs"),  # nothing made yet: run it then
+    "while reading logs": ("service_logs", "fails"),
+    "during cleanup": ("remove_service", "runs"),  # removed before the next trial
+}
+
+
+@pytest.mark.parametrize("stop", ["kill", "terminate"])
+@pytest.mark.parametrize("point", list(SWARM_POINTS))
+def test_manager_stops_at_each_point(swarm, busybox, tmp_path, monkeypatch, point, stop):
+    """The swarm runner meets a stopped manager wherever it is (mid-trial: the test above):
+    the trial fails naming it, or runs once it is back; nothing is left; the next runs."""
+    import threading
+
+    from tuner.app import validate
+    from tuner.errors import TrialFailed
+    from tuner.runner import TrialContext
+    from tuner.runner.swarm import open_pool
+
+    monkeypatch.setenv("DOCKER_HOST", swarm.manager.host)
+    (tmp_path / "job.yaml").write_text(textwrap.dedent(SLEEPS.format(study="points",
+                                                                     image=busybox)))
+    job = validate(str(tmp_path / "job.yaml")).job
+    method, expected = SWARM_POINTS[point]
+    stopped = threading.Event()
+
+    def run(pool, number: int):
+        out = tmp_path / str(number)
+        out.mkdir()
+        return pool.run(TrialContext(study="points", number=number, env={"X": "3"},
+                                     outdir=str(out), worker=pool.worker))
+
+    pool, _ = open_pool(job, "points", 1, None)
+    try:
+        with pool:
+            api = pool.runners[0]._api
+            real = getattr(api, method)
+
+            def faulty(*args, **kwargs):
+                if not stopped.is_set():
+                    getattr(swarm.manager, stop)()
+                    stopped.set()
+                    threading.Timer(2, swarm.manager.start).start()
+                return real(*args, **kwargs)
+
+            monkeypatch.setattr(api, method, faulty)
+            if expected == "fails":
+                with pytest.raises(TrialFailed) as failed:
+                    run(pool, 0)
+                assert failed.value.reason.startswith(
+                    "the swarm manager's Docker engine stopped during the trial")
+            else:
+                assert run(pool, 0).containers["main"].exit_code == 0
+            done = run(pool, 1)
+            assert done.containers["main"].exit_code == 0 and not done.timed_out
+    finally:
+        wait_for(lambda: swarm_ready(swarm), 90, "the swarm back")
+    assert stopped.is_set()
+    nothing_left(swarm)
+
+
+def test_a_failing_container_ends_a_swarm_trial(swarm, busybox, tmp_path):
+    """A server that exits 1 at start while the `until` client waits: the trial ends at once
+    with the server's reason, not at the 120 s timeout."""
+    (tmp_path / "job.yaml").write_text(textwrap.dedent(f"""
+        name: swarmrefused
+        objective: {{container: bench, regex: 'score ([0-9.]+)'}}
+        parameters: {{x: {{range: {{min: 1, max: 9}}}}}}
+        spec:
+          containers:
+            db: {{image: {busybox}, command: [sh, -c, 'echo "[ERROR] bad x=$X" >&2; exit 1']}}
+            bench: {{image: {busybox}, command: [sh, -c, 'sleep 110; echo score 1']}}
+          until: bench
+          timeout: 120s
+    """))
+    started = time.monotonic()
+    proc = tuner(tmp_path, swarm, "optimize", "job.yaml", "--runner", "swarm",
+                 "--n-trials", "1", "--seed", "1")
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err
+    assert time.monotonic() - started < 100
+    trial, = optuna.load_study(study_name="swarmrefused",
+                               storage=f"sqlite:///{tmp_path}/tuner.db").get_trials()
+    assert trial.user_attrs["fail_reason"] == \
+        f"container db exited with code 1: [ERROR] bad x={trial.params['x']}"
+    nothing_left(swarm)
+
+
 def test_two_nodes_at_once_and_a_node_without_the_image(busybox, tmp_path):
     """Two nodes (two private engines in their own network namespaces, joined by a veth
     pair): the grid runs two trials at once, one per node, each point once. Then the worker

@@ -87,6 +87,42 @@ def test_timeout_with_earlier_crash():
                                       "before that, container b exited with code 1: bad flag")
 
 
+def test_may_fail_container_is_no_failure():
+    job = parse_job("""
+parameters: {n: {enum: [1]}}
+spec:
+  containers:
+    b: {image: x, ram: 2g, may_fail: true}
+    score: {image: x}
+  until: score
+""", "job.yaml", environ={})
+    r = run(b=ContainerRun("b", 3, log=lines("expected")), score=ContainerRun("score", 0))
+    assert failure_reason(job, r) is None
+    r = run(b=ContainerRun("b", 137, oom_killed=True), score=ContainerRun("score", 0))
+    assert failure_reason(job, r) is None
+    # Its own crash says nothing; the trial's other failures still do.
+    r = run(b=ContainerRun("b", 3), score=ContainerRun("score", 1, log=lines("bad")))
+    assert failure_reason(job, r) == "container score exited with code 1: bad"
+
+
+def test_dropped_engine_calls_in_a_few_words():
+    from requests.exceptions import ChunkedEncodingError, ConnectionError, ReadTimeout
+
+    from tuner.runner.faults import describe
+
+    assert describe(ConnectionError("('Connection aborted.', FileNotFoundError(2, 'No such "
+                                    "file or directory'))")) == "its socket is gone"
+    assert describe(ConnectionError("('Connection aborted.', ConnectionRefusedError(111, "
+                                    "'Connection refused'))")) == "connection refused"
+    assert describe(ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end "
+                                    "closed connection without response'))")) == \
+        "it closed the connection"
+    assert describe(ChunkedEncodingError("Connection broken: IncompleteRead(0 bytes read)")) \
+        == "it closed the connection mid-answer"
+    assert describe(ReadTimeout("Read timed out. (read timeout=120)")) == \
+        "it stopped answering"
+
+
 def test_merge_interleaves_by_time():
     r = run(b=ContainerRun("b", log=[LogLine((100, 5), "b1"), LogLine((101, 0), "b2")]),
             score=ContainerRun("score", log=[LogLine((100, 7), "s1"), LogLine((100, 7), "s2")]))

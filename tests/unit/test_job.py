@@ -78,6 +78,9 @@ def test_unknown_top_level_key():
     ("{image: x, cpu: 0}", "spec.containers.score.cpu: must be greater than 0 (got 0)"),
     ("{image: x, output: out}", "spec.containers.score.output: 'out' must be an absolute path"),
     ("{cpu: 1}", "spec.containers.score.image: is required"),
+    ("{image: x, may_fial: true}", "spec.containers.score.may_fial: unknown key 'may_fial'; "
+                                   "did you mean 'may_fail'?"),
+    ("{image: x, may_fail: 1}", "spec.containers.score.may_fail: must be a valid boolean"),
 ])
 def test_container_errors(fragment, expected):
     assert expected in error(MINIMAL.replace("{image: x}", fragment))

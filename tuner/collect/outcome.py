@@ -13,6 +13,8 @@ def failure_reason(job: Job, run: TrialRun) -> str | None:
     causes = []
     for name, c in run.containers.items():
         spec = job.spec.containers[name]
+        if spec.may_fail:
+            continue
         if c.oom_killed:
             ram = f" (ram {format_size(spec.ram)})" if spec.ram else ""
             causes.append(f"container {name}: out of memory{ram}")

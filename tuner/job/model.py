@@ -246,6 +246,9 @@ class Container(_Model):
     privileged: StrictBool = False
     host_network: StrictBool = False
     docker_socket: StrictBool = False
+    # Its failure (non-zero exit, OOM) is expected: it neither fails the trial nor ends it
+    # early, as any other container's failure does while `until` still runs.
+    may_fail: StrictBool = False
     profile: ProfileSpec | None = None
     # Path inside the container -> the file; its text is a template of the trial's values.
     files: dict[Annotated[str, Field(pattern=r"^/.*[^/]$"), AfterValidator(_file_path)],

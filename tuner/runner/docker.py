@@ -18,18 +18,15 @@ from typing import Any, Iterator
 
 from ..errors import DockerUnavailable, JobError, TrialFailed, notify
 from ..job import Job
-from . import cgroups
+from . import cgroups, faults
 from .base import ContainerRun, TrialRun
 from .follow import follow_progress
 from .logs import parse_log, stamp_key
 from .profiling import PprofCollector
+from .waits import wait_trial
 from .stats import StatsSampler
 from .specs import ContainerSpec, TrialContext, container_spec, labels, network_name, use_network
 
-
-# How long a worker waits for an engine that stopped mid-trial before the study stops.
-ENGINE_WAIT_SECONDS = 600
-ENGINE_WAIT_ENV = "TUNER_ENGINE_WAIT"
 
 
 class DockerRunner:
@@ -44,6 +41,8 @@ class DockerRunner:
         self._api: Any = None
         self._removing: "queue.Queue[tuple[str, str] | None] | None" = None
         self._remover: threading.Thread | None = None
+        self._made: dict[str, str] = {}  # the current trial's containers: name -> ID
+        self._orphans: list[tuple[str, str]] = []  # removals the engine did not answer
         # Who made a container: so a later run on this host can tell a dead worker's leftovers.
         self.owner = {"tuner.host": socket.gethostname(), "tuner.pid": str(os.getpid())}
 
@@ -63,6 +62,14 @@ class DockerRunner:
         if self._api is None:
             return
         self._drain()  # the network goes only once no container is on it
+        if self._orphans:
+            self._remove_orphans()
+        if self._orphans:  # the engine went away as the study ended: wait for it, once
+            with contextlib.suppress(DockerUnavailable):
+                self._recover()
+        if self._orphans:
+            notify(f"could not remove {len(self._orphans)} container(s) of this study: "
+                   f"the Docker engine does not answer; `tuner cleanup` removes them")
         if self.network:
             with _quiet():
                 self._api.remove_network(self.network)
@@ -95,58 +102,56 @@ class DockerRunner:
         from docker.errors import DockerException
         from requests.exceptions import RequestException
 
-        try:
-            return self._run(ctx)
-        except (DockerException, RequestException) as exc:
-            if self._alive():
-                raise
-            # The engine went away mid-trial (stopped, restarted, crashed): its containers
-            # died with it. Wait for it, clear what is left of this worker's trial, go on.
+        for attempt in (1, 2):
+            self._made = {}
+            try:
+                return self._run(ctx)
+            except DockerException as exc:  # (APIError is a RequestException too)
+                cause: BaseException = exc  # _run said why if the engine answered
+            except RequestException as exc:  # no answer at all: the engine's fault
+                cause = exc
+            # The engine went away (stopped, restarted, crashed): the trial's containers
+            # died with it. Wait for it, clear what is left of this worker's trials, go on.
             self._recover()
-            raise TrialFailed(f"the Docker engine stopped during the trial "
-                              f"({_short(exc)}); tuner waited for it and went on") from None
+            if self._made or attempt == 2:
+                raise TrialFailed(f"the Docker engine stopped during the trial "
+                                  f"({faults.describe(cause)}); tuner waited for it, removed the "
+                                  f"trial's containers and went on") from None
+            notify("the trial had not started when the engine went away: running it now")
+        raise AssertionError("unreachable")
 
-    def _alive(self) -> bool:
-        from docker.errors import DockerException
-        from requests.exceptions import RequestException
-
-        try:
-            return bool(self._api.ping())
-        except (DockerException, RequestException):
-            return False
+    def _refused(self, exc: BaseException) -> str:
+        """The engine answers but refused a call: a container of the trial removed by
+        someone else (`docker rm -f`), or the engine's own error, said as it is."""
+        name = faults.removed(self._api, self._made)
+        if name is not None:
+            return (f"container {name} was removed from outside the trial (docker rm or "
+                    f"another tool on the same engine)")
+        return f"the Docker engine refused a call: {_short(exc)}"
 
     def _recover(self) -> None:
         """Wait (up to TUNER_ENGINE_WAIT, default 10 minutes) for the engine to answer again,
         then remove this worker's containers and make sure its network exists."""
-        limit = float(os.environ.get(ENGINE_WAIT_ENV, ENGINE_WAIT_SECONDS))
-        started = time.monotonic()
-        notify(f"the Docker engine stopped answering; waiting up to {limit:g}s for it "
-                f"({ENGINE_WAIT_ENV})")
-        while not self._alive():
-            if time.monotonic() - started >= limit:
-                raise DockerUnavailable(f"the engine stopped during a trial and did not come "
-                                        f"back in {limit:g}s")
-            time.sleep(0.5)
-        notify(f"the Docker engine answers again, after {time.monotonic() - started:.1f}s")
+        faults.wait_for_engine(self._api)
         for c in self._api.containers(all=True, filters={"label": [
                 f"tuner.study={self.study}", f"tuner.worker={self.worker}"]}):
             with _quiet():
                 self._api.remove_container(c["Id"], force=True)
             cgroups.remove(c["Names"][0].lstrip("/"))
+        self._orphans.clear()
         if self.network and not self._api.networks(names=[self.network]):
             self._api.create_network(self.network, driver="bridge",
                                      labels={**labels(self.study, self.worker), **self.owner})
 
     def _run(self, ctx: TrialContext) -> TrialRun:
-        from docker.errors import APIError
-        from requests.exceptions import RequestException
+        from docker.errors import APIError, DockerException
 
         api = self._api
         # The last run's removals overlapped tuner's bookkeeping; a run of the same trial
         # (a repeat, a workload) reuses its containers' names, so they must be gone now.
         self._wait_removed()
         specs = [container_spec(self.job, n, ctx, self.network) for n in self.job.spec.containers]
-        ids: dict[str, str] = {}
+        ids = self._made  # run() reads it when a call fails
         ended = False  # every container ran to its end (or was killed) and was read
         samplers: dict[str, StatsSampler] = {}
         collectors: dict[str, PprofCollector] = {}
@@ -170,22 +175,7 @@ class DockerRunner:
                         s.name, self._address(ids[s.name]), profile.pprof, deadline)
             if follower is not None:
                 follower.start()
-            until = self.job.spec.until
-            timed_out = False
-            for name in ([until] if until else list(ids)):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    timed_out = True
-                    break
-                try:
-                    api.wait(ids[name], timeout=remaining)
-                except RequestException:
-                    # The SDK reports its read timeout as a ConnectionError too: only an
-                    # engine that no longer answers is the engine's fault (see run()).
-                    if not self._alive():
-                        raise
-                    timed_out = True
-                    break
+            timed_out = wait_trial(api, self.job, ids, deadline)
             seconds = time.monotonic() - started
             if follower is not None:
                 follower.finish()
@@ -204,6 +194,11 @@ class DockerRunner:
             trial.containers = {s.name: self._finish(s.name, ids[s.name], samplers.get(s.name),
                                                      s.docker_name) for s in specs}
             return trial
+        except DockerException as exc:
+            if not faults.alive(api):
+                raise  # the engine went away: run() waits for it
+            # Said now, before this trial's own removals start.
+            raise TrialFailed(self._refused(exc)) from None
         finally:
             if follower is not None:
                 follower.close()
@@ -220,10 +215,24 @@ class DockerRunner:
     # --- removal --------------------------------------------------------------------------
 
     def _remove(self, cid: str, docker_name: str) -> None:
-        with _quiet():
+        from docker.errors import DockerException, NotFound
+        from requests.exceptions import RequestException
+
+        try:
             self._api.remove_container(cid, force=True)
+        except NotFound:
+            pass
+        except (DockerException, RequestException):
+            # The engine is away (or busy): tried again before the next trial and at close.
+            self._orphans.append((cid, docker_name))
+            return
         if self.cgroups:
             cgroups.remove(docker_name)  # after the container: its cgroup is inside
+
+    def _remove_orphans(self) -> None:
+        orphans, self._orphans = self._orphans, []
+        for item in orphans:
+            self._remove(*item)
 
     def _remove_later(self, made: list[tuple[str, str]]) -> None:
         """Remove a finished trial's containers in a thread, while tuner records the trial
@@ -252,6 +261,8 @@ class DockerRunner:
     def _wait_removed(self) -> None:
         if self._removing is not None:
             self._removing.join()
+        if self._orphans:
+            self._remove_orphans()
 
     def _drain(self) -> None:
         """Wait until every container handed to the removal thread is gone; end the thread."""

@@ -23,6 +23,7 @@ from typing import Any
 from ..errors import DockerUnavailable, InputError, JobError, TrialFailed, TunerError, notify
 from ..job import Job
 from ..job.model import format_duration, format_size
+from . import faults
 from .base import ContainerRun, TrialRun
 from .docker import _epoch, _quiet, _short, _sigint_deferred, connect, parse_log
 from .stats import StatsSampler
@@ -121,6 +122,8 @@ class SwarmRunner:
         self._api: Any = None
         self._me = ""
         self._images: dict[str, str] = {}
+        self._made: dict[str, str] = {}  # the current trial's services: container -> ID
+        self._unremoved: list[TrialContext] = []  # trials the manager went away removing
 
     def open(self) -> None:
         check_job(self.job)
@@ -129,9 +132,16 @@ class SwarmRunner:
         self._images = resolve_images(self._api, self.job)
 
     def close(self) -> None:
-        if self._api is not None:
-            self._api.close()
-            self._api = None
+        if self._api is None:
+            return
+        if self._unremoved:
+            try:
+                self._recover()
+            except DockerUnavailable:
+                notify(f"could not remove what {len(self._unremoved)} trial(s) left in the "
+                       f"swarm: the manager does not answer; `tuner cleanup` removes it")
+        self._api.close()
+        self._api = None
 
     def unusable(self) -> str | None:
         """Why this runner's node can take no trial now (down, drained), or None."""
@@ -165,23 +175,68 @@ class SwarmRunner:
         from docker.errors import DockerException
         from requests.exceptions import RequestException
 
-        try:
-            return self._run(ctx)
-        except (DockerException, RequestException) as exc:
+        if self._unremoved:  # the manager went away as an earlier trial was removed
+            self._recover()
+        for attempt in (1, 2):
+            self._made = {}
             try:
-                self._api.ping()
-            except (DockerException, RequestException):
-                raise DockerUnavailable(f"the swarm manager stopped answering during a trial: "
-                                        f"{_short(exc)}") from None
-            # The manager answers: the engine refused one call; this trial fails, not the study.
-            raise TrialFailed(f"the swarm refused a call: {_short(exc)}") from None
+                return self._run(ctx)
+            except DockerException as exc:  # _run said why if the manager answered
+                cause: BaseException = exc
+            except RequestException as exc:  # no answer at all
+                cause = exc
+            # The manager's engine went away (stopped, restarted): wait for it and for its
+            # swarm, remove what is left of this trial, go on.
+            self._recover(ctx)
+            if self._made or attempt == 2:
+                raise TrialFailed(f"the swarm manager's Docker engine stopped during the "
+                                  f"trial ({faults.describe(cause)}); tuner waited for it, "
+                                  f"removed the trial's services and went on") from None
+            notify("the trial had not started when the engine went away: running it now")
+        raise AssertionError("unreachable")
+
+    def _refused(self, exc: BaseException) -> str:
+        name = faults.service_removed(self._api, self._made)
+        if name is not None:
+            return (f"container {name} was removed from outside the trial (its swarm "
+                    f"service is gone: docker service rm or another tool)")
+        return f"the swarm refused a call: {_short(exc)}"
+
+    def _recover(self, ctx: TrialContext | None = None) -> None:
+        """Wait for the manager and its swarm (up to TUNER_ENGINE_WAIT), then remove what
+        is left of this trial and of earlier ones whose removal the manager did not answer."""
+        from docker.errors import DockerException
+        from requests.exceptions import RequestException
+
+        faults.wait_for_engine(self._api, "the swarm manager's Docker engine")
+        limit = float(os.environ.get(faults.ENGINE_WAIT_ENV, faults.ENGINE_WAIT_SECONDS))
+        started = time.monotonic()
+        while True:  # a restarted manager answers before its swarm does
+            try:
+                manager(self._api)
+                self._api.services()
+                break
+            except (DockerException, RequestException, TunerError):
+                if time.monotonic() - started >= limit:
+                    raise DockerUnavailable(f"the swarm manager came back without its swarm "
+                                            f"for {limit:g}s") from None
+                time.sleep(0.5)
+        for c in ([ctx] if ctx else []) + self._unremoved:
+            own = [f"tuner.study={c.study}", f"tuner.worker={self.worker}",
+                   f"tuner.trial={c.number}"]
+            services = {s["ID"]: s["ID"] for s in self._api.services(filters={"label": own})}
+            configs = [x["ID"] for x in self._api.configs(filters={"label": own})]
+            network = trial_network_name(c.study, c.number, self.worker) \
+                if use_network(self.job) else None
+            self._remove(services, network, configs)
+        self._unremoved = []
 
     def _run(self, ctx: TrialContext) -> TrialRun:
-        from docker.errors import APIError
+        from docker.errors import APIError, DockerException
 
         api, job = self._api, self.job
         names = list(job.spec.containers)
-        services: dict[str, str] = {}
+        services = self._made  # run() reads it when a call fails
         configs: list[str] = []
         samplers: dict[str, StatsSampler] = {}
         network = None
@@ -255,11 +310,17 @@ class SwarmRunner:
                                       f"timeout: container {never[0]} never started on node "
                                       f"{self.node} (task {st.get('State', 'new')}: {why})")
             return trial
+        except DockerException as exc:
+            if not faults.alive(api):
+                raise  # the manager went away: run() waits for it
+            # Said now, before this trial's own removals start.
+            raise TrialFailed(self._refused(exc)) from None
         finally:
             for sampler in samplers.values():
                 sampler.stop()
             with _sigint_deferred():
-                self._remove(services, network, configs)
+                if not self._remove(services, network, configs):
+                    self._unremoved.append(ctx)
 
     def _tasks(self, services: dict[str, str]) -> dict[str, dict[str, Any]]:
         by_service = {sid: name for name, sid in services.items()}
@@ -303,17 +364,34 @@ class SwarmRunner:
                     return tasks, False
             elif all(tasks.get(c) and tasks[c]["Status"]["State"] in ENDED for c in must):
                 return tasks, False
+            elif self._failed(tasks):
+                return tasks, False  # a container failed: the trial ends at once
             if time.monotonic() >= deadline:
                 return tasks, True
             if self.cancelled.is_set():
                 raise KeyboardInterrupt  # another thread was interrupted: this trial stops too
             if time.monotonic() - checked > NODE_CHECK_SECONDS:
                 checked = time.monotonic()
+                gone = faults.service_removed(self._api, services)
+                if gone is not None:
+                    raise TrialFailed(f"container {gone} was removed from outside the trial "
+                                      f"(its swarm service is gone: docker service rm or "
+                                      f"another tool)")
                 why = self.unusable()
                 if why is not None:
                     raise TrialFailed(f"node {self.node} {why}: the manager lost it during the "
                                       f"trial, with its containers")
             time.sleep(POLL_SECONDS if started is None else POLL_SECONDS / 2.5)
+
+    def _failed(self, tasks: dict[str, dict[str, Any]]) -> bool:
+        """A container that may not fail ended with a failure (non-zero exit, OOM)."""
+        for cname, t in tasks.items():
+            st = t["Status"]
+            code = (st.get("ContainerStatus") or {}).get("ExitCode")
+            if st["State"] in ENDED and code not in (0, None) \
+                    and not self.job.spec.containers[cname].may_fail:
+                return True
+        return False
 
     def _start_failure(self, cname: str, status: dict[str, Any]) -> str:
         err = status.get("Err") or status.get("Message") or status.get("State")
@@ -365,15 +443,23 @@ class SwarmRunner:
         return run
 
     def _remove(self, services: dict[str, str], network: str | None,
-                configs: list[str]) -> None:
+                configs: list[str]) -> bool:
         """Services first (that kills their containers), then what they used, which the
         manager may call "in use" for a moment after. A removed overlay network stays listed
         until the tasks on it have stopped (their engines wait 2 s for gossip first): the
-        trial ends when it is gone, so the node's next trial does not overlap this one."""
+        trial ends when it is gone, so the node's next trial does not overlap this one.
+        False if the manager did not answer: removed again before the next trial."""
+        from docker.errors import DockerException
+        from requests.exceptions import RequestException
+
         api = self._api
         for sid in services.values():
-            with _quiet():
+            try:
                 api.remove_service(sid)
+            except DockerException:  # an answer (gone already, say); APIError comes first
+                pass
+            except RequestException:
+                return False
         pending = [("config", c) for c in configs] + ([("network", network)] if network else [])
         deadline = time.monotonic() + REMOVE_WAIT
         while pending and time.monotonic() < deadline:
@@ -390,6 +476,7 @@ class SwarmRunner:
                            for n in api.networks(filters={"name": [network]})):
                     break
             time.sleep(0.1)
+        return True
 
 
 def _removed(api: Any, kind: str, ident: str) -> bool:
