@@ -221,7 +221,7 @@ def _checked(o: Options, multi: bool) -> Options:
 def _runner(job: "Job", study: str, o: Options) -> tuple[Any, int]:
     """The runner of a study and how many trials it runs at once."""
     if o.runner == "swarm":
-        from .runner.swarm import open_pool
+        from .runner.swarm_pool import open_pool
 
         return open_pool(job, study, o.parallel, o.node_labels)
     from .runner.docker import DockerRunner
@@ -364,7 +364,7 @@ def studies(storage: str | None) -> list[dict[str, Any]]:
 def cleanup(study: str | None, everything: bool) -> tuple[list[str], list[str], list[str]]:
     """What dead tuner processes left: (containers, networks, swarm services/configs/networks
     when the engine is a swarm manager)."""
-    from .runner import swarm
+    from .runner import swarm_pool as swarm
     from .runner.docker import connect, remove_leftovers
 
     api = connect()

@@ -333,7 +333,7 @@ def test_manager_stops_at_each_point(swarm, busybox, tmp_path, monkeypatch, poin
     from tuner.app import validate
     from tuner.errors import TrialFailed
     from tuner.runner import TrialContext
-    from tuner.runner.swarm import open_pool
+    from tuner.runner.swarm_pool import open_pool
 
     monkeypatch.setenv("DOCKER_HOST", swarm.manager.host)
     (tmp_path / "job.yaml").write_text(textwrap.dedent(SLEEPS.format(study="points",

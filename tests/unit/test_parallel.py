@@ -118,7 +118,7 @@ def pool_of(*runners):
     import queue
 
     from tuner.job import parse_job
-    from tuner.runner.swarm import SwarmPool
+    from tuner.runner.swarm_pool import SwarmPool
 
     pool = SwarmPool(parse_job(JOB, "job.yaml", environ={}), "s", [])
     pool.runners = list(runners)
