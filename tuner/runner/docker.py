@@ -144,7 +144,7 @@ class DockerRunner:
                                      labels={**labels(self.study, self.worker), **self.owner})
 
     def _run(self, ctx: TrialContext) -> TrialRun:
-        from docker.errors import APIError, DockerException
+        from docker.errors import DockerException
 
         api = self._api
         # The last run's removals overlapped tuner's bookkeeping; a run of the same trial
@@ -162,17 +162,7 @@ class DockerRunner:
             follower = follow_progress(api, ids, self.job, ctx)  # progress values, pruning
             started = time.monotonic()
             deadline = started + self.job.spec.timeout
-            for s in specs:
-                try:
-                    api.start(ids[s.name])
-                except APIError as exc:
-                    raise TrialFailed(f"container {s.name} could not start: {_short(exc)}") from None
-                if self.sample_stats and not self.cgroups:
-                    samplers[s.name] = StatsSampler(api, ids[s.name])
-                profile = self.job.spec.containers[s.name].profile
-                if profile and profile.pprof and self.network:
-                    collectors[s.name] = PprofCollector(
-                        s.name, self._address(ids[s.name]), profile.pprof, deadline)
+            self._start(specs, ids, deadline, samplers, collectors)
             if follower is not None:
                 follower.start()
             timed_out = wait_trial(api, self.job, ids, deadline)
@@ -181,15 +171,7 @@ class DockerRunner:
                 follower.finish()
             trial = TrialRun(containers={}, timed_out=timed_out, seconds=seconds,
                              stopped=bool(follower and follower.stopped))
-            for collector in collectors.values():
-                collector.stop()
-            for name, collector in collectors.items():  # before anything is killed
-                collector.finish(running=self._running(ids[name]))
-                trial.warnings.extend(collector.warnings)
-                if collector.cpu:
-                    trial.profiles[(name, "cpu")] = list(collector.cpu)
-                if collector.heap is not None:
-                    trial.profiles[(name, "heap")] = [collector.heap]
+            self._profiles(collectors, ids, trial)  # before anything is killed
             ended = True
             trial.containers = {s.name: self._finish(s.name, ids[s.name], samplers.get(s.name),
                                                      s.docker_name) for s in specs}
@@ -204,13 +186,46 @@ class DockerRunner:
                 follower.close()
             for sampler in samplers.values():
                 sampler.stop()
-            with _sigint_deferred():
-                made = [(ids[s.name], s.docker_name) for s in specs if s.name in ids]
-                if ended:
-                    self._remove_later(made)
-                else:  # a failure or Ctrl-C: gone before anything else happens
-                    for cid, docker_name in made:
-                        self._remove(cid, docker_name)
+            self._clean_up([(ids[s.name], s.docker_name) for s in specs if s.name in ids],
+                           ended)
+
+    def _start(self, specs: list[ContainerSpec], ids: dict[str, str], deadline: float,
+               samplers: dict[str, StatsSampler], collectors: dict[str, PprofCollector]
+               ) -> None:
+        """Start the containers in the job's order, each with its samplers and profilers."""
+        from docker.errors import APIError
+
+        for s in specs:
+            try:
+                self._api.start(ids[s.name])
+            except APIError as exc:
+                raise TrialFailed(f"container {s.name} could not start: {_short(exc)}") from None
+            if self.sample_stats and not self.cgroups:
+                samplers[s.name] = StatsSampler(self._api, ids[s.name])
+            profile = self.job.spec.containers[s.name].profile
+            if profile and profile.pprof and self.network:
+                collectors[s.name] = PprofCollector(
+                    s.name, self._address(ids[s.name]), profile.pprof, deadline)
+
+    def _profiles(self, collectors: dict[str, PprofCollector], ids: dict[str, str],
+                  trial: TrialRun) -> None:
+        for collector in collectors.values():
+            collector.stop()
+        for name, collector in collectors.items():
+            collector.finish(running=self._running(ids[name]))
+            trial.warnings.extend(collector.warnings)
+            if collector.cpu:
+                trial.profiles[(name, "cpu")] = list(collector.cpu)
+            if collector.heap is not None:
+                trial.profiles[(name, "heap")] = [collector.heap]
+
+    def _clean_up(self, made: list[tuple[str, str]], ended: bool) -> None:
+        with _sigint_deferred():
+            if ended:
+                self._remove_later(made)
+            else:  # a failure or Ctrl-C: gone before anything else happens
+                for cid, docker_name in made:
+                    self._remove(cid, docker_name)
 
     # --- removal --------------------------------------------------------------------------
 

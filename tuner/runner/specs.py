@@ -176,20 +176,7 @@ def service_spec(job: Job, name: str, ctx: TrialContext, *, image: str, network:
     }
     if command:
         container["Args"] = list(command)  # Args is CMD; Command would replace ENTRYPOINT
-    mounts = []
-    if c.output:
-        mounts.append({"Type": "bind", "Source": ctx.outdir, "Target": c.output,
-                       "ReadOnly": False})
-    if c.docker_socket:
-        mounts.append({"Type": "bind", "Source": DOCKER_SOCKET, "Target": DOCKER_SOCKET,
-                       "ReadOnly": False})
-    if mounts:
-        container["Mounts"] = mounts
-    if c.files:
-        container["Configs"] = [
-            {"File": {"Name": path, "UID": "0", "GID": "0", "Mode": 0o444},
-             "ConfigID": (configs or {})[path][0], "ConfigName": (configs or {})[path][1]}
-            for path in c.files]
+    _service_files(container, c, ctx, configs or {})
     limits: dict[str, int] = {}
     if c.cpu is not None:
         limits["NanoCPUs"] = int(round(c.cpu * 1e9))
@@ -212,6 +199,26 @@ def service_spec(job: Job, name: str, ctx: TrialContext, *, image: str, network:
         # VIP endpoints need the ip_vs kernel module; DNS round robin does not.
         "endpoint_spec": {"Mode": "dnsrr"},
     }
+
+
+def _service_files(container: dict[str, Any], c: Container, ctx: TrialContext,
+                   configs: dict[str, tuple[str, str]]) -> None:
+    """A service's bind mounts (its output folder, the Docker socket) and its rendered
+    files as swarm configs."""
+    mounts = []
+    if c.output:
+        mounts.append({"Type": "bind", "Source": ctx.outdir, "Target": c.output,
+                       "ReadOnly": False})
+    if c.docker_socket:
+        mounts.append({"Type": "bind", "Source": DOCKER_SOCKET, "Target": DOCKER_SOCKET,
+                       "ReadOnly": False})
+    if mounts:
+        container["Mounts"] = mounts
+    if c.files:
+        container["Configs"] = [
+            {"File": {"Name": path, "UID": "0", "GID": "0", "Mode": 0o444},
+             "ConfigID": configs[path][0], "ConfigName": configs[path][1]}
+            for path in c.files]
 
 
 def swarm_unsupported(job: Job) -> list[tuple[str, str]]:

@@ -15,7 +15,6 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import DockerUnavailable, JobError, TrialFailed, TunerError, notify
@@ -25,6 +24,7 @@ from . import faults
 from .base import ContainerRun, TrialRun
 from .docker import _epoch, _quiet, _short, _sigint_deferred, connect, parse_log
 from .stats import StatsSampler
+from .swarm_nodes import Node, manager
 from .specs import (TrialContext, config_name, labels, service_spec, swarm_unsupported,
                     trial_network_name, use_network)
 
@@ -33,52 +33,6 @@ POLL_SECONDS = 0.25
 NODE_CHECK_SECONDS = 2.0  # how often a running trial asks whether its node is still there
 CONFIG_MAX = 500 * 1024  # swarm's limit for one config
 REMOVE_WAIT = 15.0  # seconds a network or config may stay "in use" after its services went
-
-
-@dataclass(frozen=True)
-class Node:
-    id: str
-    hostname: str
-    addr: str
-    labels: dict[str, str]
-    manager: bool
-
-    def __str__(self) -> str:
-        return f"{self.hostname} ({self.id[:12]})"
-
-
-def manager(api: Any) -> str:
-    """This engine's node ID, or an error saying it is not a swarm manager."""
-    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-    swarm = api.info().get("Swarm") or {}
-    if not swarm.get("ControlAvailable"):
-        state = swarm.get("LocalNodeState") or "inactive"
-        raise TunerError(f"--runner swarm: the engine at {where} is not a swarm manager "
-                         f"(swarm state: {state})",
-                         hint="run tuner on a manager node, or make one with `docker swarm init`")
-    return swarm["NodeID"]
-
-
-def nodes(api: Any, wanted: dict[str, str] | None = None) -> tuple[list[Node], list[Node]]:
-    """(usable, all) nodes: usable are ready, active and carry every wanted label. The
-    manager tuner talks to comes first."""
-    me = manager(api)
-    out = []
-    for n in api.nodes():
-        spec, status = n.get("Spec") or {}, n.get("Status") or {}
-        out.append((Node(n["ID"], (n.get("Description") or {}).get("Hostname", "?"),
-                         status.get("Addr", ""), dict(spec.get("Labels") or {}),
-                         spec.get("Role") == "manager"),
-                    status.get("State") == "ready" and spec.get("Availability") == "active"))
-    out.sort(key=lambda x: (x[0].id != me, x[0].hostname, x[0].id))
-    everything = [n for n, _ in out]
-    usable = [n for n, ok in out if ok and all(n.labels.get(k) == v
-                                               for k, v in (wanted or {}).items())]
-    return usable, everything
-
-
-def label_constraints(wanted: dict[str, str] | None) -> tuple[str, ...]:
-    return tuple(f"node.labels.{k}=={v}" for k, v in (wanted or {}).items())
 
 
 def check_job(job: Job) -> None:
@@ -243,18 +197,7 @@ class SwarmRunner:
             if use_network(job):
                 network = trial_network_name(ctx.study, ctx.number, ctx.worker)
                 api.create_network(network, driver="overlay", attachable=True, labels=own)
-            refs: dict[str, dict[str, tuple[str, str]]] = {}
-            for cname in names:
-                rendered = ctx.rendered.get(cname)
-                for path, text in (rendered.files if rendered else {}).items():
-                    data = text.encode("utf-8")
-                    if len(data) > CONFIG_MAX:
-                        raise TrialFailed(f"container {cname}: file {path} is {len(data)} "
-                                          f"bytes; a swarm config holds at most 500 KiB")
-                    cfg = config_name(ctx.study, ctx.number, ctx.worker, cname, path)
-                    cid = api.create_config(cfg, data, labels=own)["ID"]
-                    configs.append(cid)
-                    refs.setdefault(cname, {})[path] = (cid, cfg)
+            refs = self._configs(ctx, own, configs)
             started = time.monotonic()
             deadline = started + job.spec.timeout
             running_since: dict[str, float | None] = {}
@@ -285,28 +228,9 @@ class SwarmRunner:
             if any(c.profile and c.profile.pprof for c in job.spec.containers.values()):
                 trial.warnings.append("profiles not collected: with --runner swarm the "
                                       "containers are on an overlay network tuner cannot reach")
-            for cname in names:
-                if cname not in services:  # the timeout came before its turn to start
-                    trial.containers[cname] = ContainerRun(
-                        name=cname, image=job.spec.containers[cname].image,
-                        image_id=self._images[cname], killed=True)
-                    continue
-                trial.containers[cname] = self._finish(cname, services[cname], tasks.get(cname),
-                                                       running_since.get(cname), trial.warnings)
-                sampler = samplers.get(cname)
-                if sampler is not None:
-                    run = trial.containers[cname]
-                    run.peak_memory, run.cpu_seconds = sampler.peak_memory, sampler.cpu_seconds
+            self._read_containers(trial, services, tasks, samplers, running_since)
             if timed_out:
-                never = [c for c in names if c not in running_since
-                         and trial.containers[c].killed]
-                if never:
-                    t = tasks.get(never[0]) or {}
-                    st = t.get("Status") or {}
-                    why = st.get("Err") or st.get("Message") or "no task yet"
-                    raise TrialFailed(f"killed after the {format_duration(job.spec.timeout)} "
-                                      f"timeout: container {never[0]} never started on node "
-                                      f"{self.node} (task {st.get('State', 'new')}: {why})")
+                self._never_started(trial, tasks, running_since)
             return trial
         except DockerException as exc:
             if not faults.alive(api):
@@ -319,6 +243,51 @@ class SwarmRunner:
             with _sigint_deferred():
                 if not self._remove(services, network, configs):
                     self._unremoved.append(ctx)
+
+    def _configs(self, ctx: TrialContext, own: dict[str, str], configs: list[str]
+                 ) -> dict[str, dict[str, tuple[str, str]]]:
+        """The trial's rendered files as swarm configs: container -> path -> (id, name)."""
+        refs: dict[str, dict[str, tuple[str, str]]] = {}
+        for cname in self.job.spec.containers:
+            rendered = ctx.rendered.get(cname)
+            for path, text in (rendered.files if rendered else {}).items():
+                data = text.encode("utf-8")
+                if len(data) > CONFIG_MAX:
+                    raise TrialFailed(f"container {cname}: file {path} is {len(data)} "
+                                      f"bytes; a swarm config holds at most 500 KiB")
+                cfg = config_name(ctx.study, ctx.number, ctx.worker, cname, path)
+                cid = self._api.create_config(cfg, data, labels=own)["ID"]
+                configs.append(cid)
+                refs.setdefault(cname, {})[path] = (cid, cfg)
+        return refs
+
+    def _read_containers(self, trial: TrialRun, services: dict[str, str],
+                         tasks: dict[str, dict[str, Any]], samplers: dict[str, StatsSampler],
+                         running_since: dict[str, float | None]) -> None:
+        """Each container's run: exit, times, log, and the sampled peak memory and CPU."""
+        for cname, c in self.job.spec.containers.items():
+            if cname not in services:  # the timeout came before its turn to start
+                trial.containers[cname] = ContainerRun(
+                    name=cname, image=c.image, image_id=self._images[cname], killed=True)
+                continue
+            trial.containers[cname] = self._finish(cname, services[cname], tasks.get(cname),
+                                                   running_since.get(cname), trial.warnings)
+            sampler = samplers.get(cname)
+            if sampler is not None:
+                run = trial.containers[cname]
+                run.peak_memory, run.cpu_seconds = sampler.peak_memory, sampler.cpu_seconds
+
+    def _never_started(self, trial: TrialRun, tasks: dict[str, dict[str, Any]],
+                       running_since: dict[str, float | None]) -> None:
+        """A timeout that came before a container ever ran says why it did not."""
+        never = [c for c in self.job.spec.containers if c not in running_since
+                 and trial.containers[c].killed]
+        if never:
+            st = (tasks.get(never[0]) or {}).get("Status") or {}
+            why = st.get("Err") or st.get("Message") or "no task yet"
+            raise TrialFailed(f"killed after the {format_duration(self.job.spec.timeout)} "
+                              f"timeout: container {never[0]} never started on node "
+                              f"{self.node} (task {st.get('State', 'new')}: {why})")
 
     def _tasks(self, services: dict[str, str]) -> dict[str, dict[str, Any]]:
         by_service = {sid: name for name, sid in services.items()}

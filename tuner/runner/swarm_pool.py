@@ -16,8 +16,8 @@ from ..job import Job
 from .base import TrialRun
 from .docker import _quiet, _sigint_deferred, connect
 from .specs import TrialContext
-from .swarm import (REMOVE_WAIT, Node, SwarmRunner, _removed, check_job, label_constraints,
-                    nodes)
+from .swarm import REMOVE_WAIT, SwarmRunner, _removed, check_job
+from .swarm_nodes import Node, label_constraints, nodes
 
 
 class SwarmPool:
