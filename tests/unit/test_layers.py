@@ -132,3 +132,10 @@ def test_the_cli_check_sees_a_forbidden_import(tmp_path, monkeypatch):
     monkeypatch.setattr(__import__(__name__), "ROOT", fake)
     graph = import_graph()
     assert graph["tuner.cli"] - {"tuner"} == {"tuner.space", "tuner.app"}
+
+
+def test_no_two_test_modules_share_a_name():
+    """pytest (rootdir conftest, no packages) refuses a second tests/*/test_x.py at
+    collection, which stops the whole suite."""
+    names = [p.name for p in (ROOT.parent / "tests").rglob("test_*.py")]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
