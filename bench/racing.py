@@ -160,12 +160,18 @@ def run(studies: int, runs: int, procs: int, quiet: bool = False,
              for method in methods]
     results: list[dict[str, Any]] = []
     start = time.monotonic()
-    with multiprocessing.get_context("spawn").Pool(procs) as pool:
-        for r in pool.imap_unordered(one_study, tasks, chunksize=2):
+    pool = multiprocessing.get_context("spawn").Pool(procs) if procs > 1 else None
+    try:
+        done = pool.imap_unordered(one_study, tasks, chunksize=2) if pool \
+            else map(one_study, tasks)
+        for r in done:
             results.append(r)
             if not quiet and len(results) % 30 == 0:
                 print(f"  {len(results)}/{len(tasks)} studies, "
                       f"{time.monotonic() - start:.0f}s", file=sys.stderr, flush=True)
+    finally:
+        if pool:
+            pool.terminate()
     return results
 
 

@@ -136,11 +136,14 @@ def noise_floor(noise: dict[str, Any] | None) -> tuple[float, int] | None:
     over rounds when there are some, else two runs' worth of the per-run noise."""
     if not noise:
         return None
+    pair = run = None
     if noise.get("pair_sd") is not None and noise.get("pair_df"):
-        return noise["pair_sd"], noise["pair_df"]
+        pair = noise["pair_sd"], noise["pair_df"]
     if noise.get("cv") is not None and noise.get("cv_df"):
-        return math.sqrt(2) * noise["cv"], noise["cv_df"]
-    return None
+        run = math.sqrt(2) * noise["cv"], noise["cv_df"]
+    if pair and run and pair[1] < 5:  # a few rounds alone: whichever allows less
+        return max(pair, run, key=lambda f: t975(f[1]) * f[0])
+    return pair or run
 
 
 def describe(values: list[float], numbers: list[int], params: dict[str, Any],

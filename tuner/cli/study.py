@@ -144,6 +144,12 @@ def validate(job: str, as_json: bool) -> None:
 @click.option("--confirm-runs", type=click.IntRange(min=1), default=3, show_default=True,
               help="Rounds of --confirm: each runs every checked configuration once, in a "
                    "shuffled order.")
+@click.option("--race", is_flag=True,
+              help="Racing: a new configuration runs once; only one that could still beat the "
+                   "best so far within the measured noise runs again, side by side with it; "
+                   "at the end the best and the default run --confirm-runs rounds.")
+@click.option("--max-runs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Budget in container runs (repeats, workloads and final rounds count).")
 @click.option("--target", type=float, default=None,
               help="Stop once a trial scores this well (or better).")
 @click.option("--timeout", "timeout", default=None, metavar="DURATION",
@@ -167,7 +173,8 @@ def validate(job: str, as_json: bool) -> None:
 def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
              storage: str | None, study: str | None, results: str, repeat: int | None,
              workloads: tuple[str, ...], rebaseline: int | None, confirm: int,
-             confirm_runs: int, target: float | None, timeout: str | None,
+             confirm_runs: int, race: bool, max_runs: int | None, target: float | None,
+             timeout: str | None,
              pruner: str, no_prune: bool, runner: str, parallel: int | None,
              node_labels: tuple[str, ...], as_json: bool) -> None:
     """Run trials of JOB, each one real run of its containers, and print the best.
@@ -180,6 +187,7 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
       tuner optimize jobs/tracelog.yaml --n-trials 30
       tuner optimize jobs/tracelog.yaml --sampler grid --storage sqlite:///grid.db
       tuner optimize jobs/tracelog.yaml --repeat 3 --confirm 3 --timeout 20m
+      tuner optimize jobs/tracelog.yaml --race --max-runs 100
       tuner optimize jobs/tracelog.yaml --workload dataSize=small --target 0.8
       tuner optimize job.yaml --pruner halving       (a job with objective.progress)
       tuner optimize jobs/tracelog.yaml --runner swarm --sampler grid --node-label bench=yes
@@ -192,7 +200,8 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
                           confirm=confirm, confirm_runs=confirm_runs, target=target,
                           timeout=_duration(timeout), prune=not no_prune, pruner=pruner,
                           runner=runner, parallel=parallel,
-                          node_labels=_node_labels(node_labels))
+                          node_labels=_node_labels(node_labels), race=race,
+                          max_runs=max_runs)
     with TrialProgress(_console(stderr=True), enabled=not as_json) as progress:
         result = app.optimize(job, options=options, storage=storage, study=study,
                               results=results, on_event=progress.update)
@@ -255,13 +264,17 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
         return
     base = best.get("baseline")
     label = (best.get("objectives") or [{"name": "score"}])[0]["name"]
-    con.print(f"[bold]best:[/] trial {best['number']}, {label} [bold]{_fmt(best['value'])}[/]"
-              + (f"  ({caption})" if caption else ""))
+    if best.get("chosen_on"):
+        _print_chosen(con, best, label, caption)
+    else:
+        con.print(f"[bold]best:[/] trial {best['number']}, {label} [bold]{_fmt(best['value'])}"
+                  f"[/]" + (f"  ({caption})" if caption else ""))
     t = Table()
     t.add_column("parameter")
     if base:
         t.add_column(f"default (trial {base['number']})", justify="right")
-    t.add_column(f"best (trial {best['number']})", justify="right")
+    t.add_column("chosen" if best.get("chosen_on") else f"best (trial {best['number']})",
+                 justify="right")
     units = best.get("units") or {}
     for k, v in best["params"].items():
         t.add_row(k, *([_fmt(base["params"].get(k), units.get(k))] if base else []),
@@ -275,7 +288,7 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
         t.add_row(name, *([_metric(base, name)] if base else []), _metric(best, name))
     con.print(t)
     _print_feasibility(con, best)
-    if best.get("change_vs_baseline") is not None:
+    if best.get("change_vs_baseline") is not None and not best.get("chosen_on"):
         con.print(f"the best configuration's {label} is "
                   f"{100 * best['change_vs_baseline']:+.1f}% against the default's")
     drift = best.get("baseline_drift")
@@ -291,6 +304,33 @@ def _print_best(con: Any, best: dict[str, Any], caption: str = "") -> None:
         con.print(f"[bold]after confirmation[/]: {_params_text(w['params'], units)}")
         for line in confirmation_verdict(confirmed):
             con.print(f"  {line}")
+    _print_noise(con, best)
+
+
+def _print_chosen(con: Any, best: dict[str, Any], label: str, caption: str) -> None:
+    """One answer first: the configuration chosen on side-by-side runs, its gain with the
+    interval; the single luckiest trial below, as what it is."""
+    how = "raced" if best["chosen_on"] == "race" else "confirmed"
+    con.print(f"[bold]best ({how}, side by side with the default):[/] "
+              f"{_params_text(best['params'], best.get('units') or {})}"
+              + (f"  ({caption})" if caption else ""))
+    change, ci = best.get("change_vs_baseline"), best.get("change_vs_baseline_ci")
+    if change is not None:
+        interval = f", 95% interval {100 * ci[0]:+.1f}% .. {100 * ci[1]:+.1f}%" if ci else ""
+        con.print(f"  {label} [bold]{100 * change:+.1f}%[/] against the default{interval}; "
+                  f"median {_fmt(best['value'])} over {best.get('runs')} run(s)")
+    single = best.get("best_single_run")
+    if single:
+        con.print(f"  (one run: trial {single['number']} scored {_fmt(single['value'])}, "
+                  f"the search's luckiest measurement; not the answer)")
+
+
+def _print_noise(con: Any, best: dict[str, Any]) -> None:
+    from ..reports.confidence import noise_text
+
+    text = noise_text(best.get("noise"))
+    if text:
+        con.print(f"noise: {text}")
 
 
 def _shown_metrics(best: dict[str, Any]) -> list[str]:

@@ -53,3 +53,19 @@ def confirmation_verdict(summary: dict[str, Any]) -> list[str]:
         else:
             lines.append(f"{against}: measure more (--confirm-runs, --rebaseline) to tell")
     return lines
+
+
+def noise_text(noise: dict[str, Any] | None) -> str | None:
+    """The study's measured noise in one line (what every interval is held to)."""
+    if not noise:
+        return None
+    parts = []
+    if noise.get("cv") is not None:
+        parts.append(f"{100 * noise['cv']:.1f}% per run (pooled over "
+                     f"{noise['configurations']} configuration(s) run more than once)")
+    if noise.get("pair_sd") is not None:
+        parts.append(f"{100 * noise['pair_sd']:.1f}% side by side (over "
+                     f"{noise['pair_df']} degree(s) of freedom)")
+    if noise.get("drift") is not None:
+        parts.append(f"the default {_pct(noise['drift'])} from its first run to its last")
+    return "; ".join(parts) or None
