@@ -77,6 +77,7 @@ class Options:
     node_labels: dict[str, str] | None = None  # swarm: only nodes with these labels
     race: bool = False  # racing: runs go where they can change the answer (tuner.racing)
     max_runs: int | None = None  # budget in container runs (final rounds included)
+    stop_when_done: bool = False  # racing: stop once candidates stop coming near the incumbent
 
 
 RUNNERS = ("docker", "swarm")
@@ -180,6 +181,8 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
 def _check_budget(o: Options, plan: Any, n_trials: int | None, multi: bool) -> int | None:
     """The trials the search may run, from --n-trials and --max-runs; racing's own checks."""
     per_trial = len(plan.workloads) * (plan.warmup + plan.repeat)
+    if o.stop_when_done and not o.race:
+        raise InputError("--stop-when-done: only with --race (it stops on the races' verdicts)")
     if o.race:
         bad = [("--sampler grid", o.sampler == "grid"), ("--rebaseline", o.rebaseline),
                ("--confirm", o.confirm), ("--target", o.target is not None),
@@ -192,7 +195,9 @@ def _check_budget(o: Options, plan: Any, n_trials: int | None, multi: bool) -> i
                                       "(--confirm-runs rounds)")
     if o.max_runs is None:
         return n_trials
-    final = (2 if o.race else o.confirm + 1 if o.confirm else 0) * o.confirm_runs
+    from .racing import FINALISTS
+
+    final = (FINALISTS + 1 if o.race else o.confirm + 1 if o.confirm else 0) * o.confirm_runs
     if o.max_runs < (final + 1) * per_trial:
         raise InputError(f"--max-runs: {o.max_runs} is fewer than one trial ({per_trial} "
                          f"container run(s)) and the final rounds ({final} trial(s)) need")
@@ -216,7 +221,8 @@ def _race(s: Any, space: "Space", trial_fn: Any, o: Options, plan: Any,
         n_trials = 20 + 2 * o.confirm_runs  # as many trials as a study without racing
     budget = Budget(runs_per_trial=per_trial, max_runs=o.max_runs,
                     max_trials=None if o.max_runs else n_trials,
-                    deadline=time.monotonic() + o.timeout if o.timeout else None)
+                    deadline=time.monotonic() + o.timeout if o.timeout else None,
+                    patience=max(10, 3 * len(space.knobs)) if o.stop_when_done else None)
     return race_study(s, space, trial_fn, budget=budget, final_rounds=o.confirm_runs,
                       seed=o.seed, on_event=on_event)
 

@@ -5,8 +5,9 @@ incumbent (the best so far), it costs that one run. If it could still beat the i
 the study's measured noise, it races it: the two run again in pairs, side by side (each pair
 in a shuffled order, one run right after the other), until the pairs' log ratios show a
 difference at 95% (or clearly a loss), or the race reaches its limit, where the better mean
-wins. At the end the incumbent and the default configuration run in interleaved rounds
-(--confirm's machinery), which give the stated gain and its interval.
+wins. At the end the incumbent, the next two best configurations and the default run in
+interleaved rounds (--confirm's machinery): the winner is chosen on those rounds, which give
+the stated gain and its interval.
 
 The sampler learns from every run: each run is a trial of its own, carrying that run's value
 (a finished trial's value cannot change in Optuna, so nothing is rewritten); the sampler sees a
@@ -34,8 +35,9 @@ if TYPE_CHECKING:
 
     from .optimize import TrialEvent, TrialFn
 
-RACE_PAIRS = 5  # side-by-side pairs a race runs at most
+RACE_PAIRS = 3  # side-by-side pairs a race runs at most
 DROP_Z = 0.5  # a one-run candidate this many noise sds worse than the incumbent is dropped
+FINALISTS = 3  # the incumbent and the next best two run the final rounds with the default
 PRIOR_SD = 0.15  # the log-ratio spread assumed until the study has measured its own
 
 
@@ -77,6 +79,7 @@ class Budget:
     max_runs: int | None = None
     max_trials: int | None = None
     deadline: float | None = None  # time.monotonic()
+    patience: int | None = None  # stop when done: this many candidates in a row came to nothing
 
     def total_trials(self) -> int | None:
         caps = [c for c in (self.max_trials, self.max_runs and
@@ -98,18 +101,44 @@ class Race:
         self.values: list[float] = []  # the incumbent's runs, oldest first
         self.trials = 0
         self.last: int | None = None
-        self.stats = {"candidates": 0, "dropped_after_one_run": 0, "raced": 0, "won": 0}
+        self.stats: dict[str, Any] = {"candidates": 0, "dropped_after_one_run": 0, "raced": 0,
+                                      "won": 0, "stopped": None}
+        self.idle = 0  # candidates in a row that did not replace the incumbent
         self.next_id = 1 + max((t.user_attrs[RACE]["id"] for t in study.get_trials(deepcopy=False)
                                 if t.user_attrs.get(RACE)), default=0)
 
     def run(self) -> int:
-        """Search by racing, then confirm the incumbent against the default; return the trials
+        """Search by racing, then confirm the finalists against the default; return the trials
         run."""
         self._start()
         while self._room(1):
+            if self._done():
+                break
             self._consider(self._run_one(None, None))
+        self.stats["stopped"] = self.stats["stopped"] or self._why_stopped()
         self._final()
         return self.trials
+
+    def _done(self) -> bool:
+        """Stop when done: the last `patience` candidates all came to nothing (clearly worse
+        on their one run, or lost their race), so the improvement still to be expected is
+        below what the measured noise lets the study see."""
+        p = self.budget.patience
+        if p is None or self.idle < p:
+            return False
+        floor = self._floor()
+        noise = f"{100 * floor[0]:.1f}% side by side" if floor else "the measured noise"
+        self.stats["stopped"] = (f"done: none of the last {p} candidates came within the noise "
+                                 f"({noise}) of beating the incumbent")
+        return True
+
+    def _why_stopped(self) -> str:
+        b = self.budget
+        if b.deadline is not None and time.monotonic() >= b.deadline:
+            return "the time (--timeout) was up"
+        if b.max_runs is not None and not self._room(1):
+            return f"the run budget (--max-runs {b.max_runs}) was spent"
+        return f"the trial budget ({b.max_trials} trials) was spent"
 
     def _consider(self, t: Any) -> None:
         """A proposal's one run: the incumbent's own, dropped, or raced."""
@@ -119,6 +148,7 @@ class Race:
             self._crown(dict(t.params), [primary(t)], keep=True)
             return
         self.stats["candidates"] += 1
+        self.idle += 1
         if not worth_racing(primary(t), self.values, self._floor(), self.sign):
             self.stats["dropped_after_one_run"] += 1
             return
@@ -185,26 +215,36 @@ class Race:
             verdict = "better"  # the budget ended the race: the better mean wins
         if verdict == "better":
             self.stats["won"] += 1
+            self.idle = 0
             self._crown(candidate, mine)
 
     def _final(self) -> None:
-        """The incumbent and the default side by side: the stated gain and its interval."""
+        """The finalists and the default side by side: the winner, its gain and interval."""
         from .optimize import confirm_top
 
         if self.incumbent is None or self.final_rounds < 1:
             return
         self.trials += confirm_top(self.study, self.space, self.trial_fn, top=1,
                                    runs=self.final_rounds, seed=self.rng.randrange(2**31),
-                                   on_event=self._event, configs=[self.incumbent])
+                                   on_event=self._event, configs=self._finalists())
         summary = self.study.user_attrs.get(CONFIRMED)
         if summary:
             summary["method"] = "race"
             summary["race"] = dict(self.stats)
             self.study.set_user_attr(CONFIRMED, summary)
 
+    def _finalists(self) -> list[dict[str, Any]]:
+        from .selection import top_configurations
+
+        """The incumbent, and the next best by the median of their runs (the winner is
+        chosen on the final rounds: a runner-up that lost a close race gets its say)."""
+        extra = [c for c in top_configurations(self.study, FINALISTS + 1)
+                 if config_key(c) != config_key(self.incumbent)][:FINALISTS - 1]
+        return [self.incumbent, *extra]
+
     def _reserve(self) -> int:
-        """Runs kept for the final rounds (the incumbent and the default in each)."""
-        return 2 * self.final_rounds * self.budget.runs_per_trial
+        """Runs kept for the final rounds (the finalists and the default in each)."""
+        return (FINALISTS + 1) * self.final_rounds * self.budget.runs_per_trial
 
     def _room(self, trials: int) -> bool:
         b = self.budget

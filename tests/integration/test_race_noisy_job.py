@@ -66,6 +66,7 @@ def test_racing_study_on_a_noisy_job(busybox, write_job, run_cli, tmp_path, caps
     assert first.startswith("best (raced, side by side with the default)") and "x=" in first
     assert "against the default, 95% interval" in out and "one run: trial" in out
     assert "noise: " in out and "per run" in out
+    assert "stopped: the run budget (--max-runs 26) was spent" in " ".join(out.split())
     # trials --json carries the study's noise on every row.
     assert run_cli("trials", "--json") == 0
     rows = json.loads(capsys.readouterr().out)
@@ -85,3 +86,18 @@ def test_race_refuses_what_it_cannot_honour(busybox, write_job, run_cli, capsys)
         assert "--race: not with" in capsys.readouterr().err
     assert run_cli("optimize", str(path), "--max-runs", "3", "--confirm", "2") == 2
     assert "--max-runs" in capsys.readouterr().err
+    assert run_cli("optimize", str(path), "--stop-when-done") == 2
+    assert "only with --race" in capsys.readouterr().err
+
+
+def test_stop_when_done_with_containers(busybox, write_job, run_cli, tmp_path, capsys):
+    path = write_job(JOB.format(image=busybox), name="race.yaml")
+    assert run_cli("optimize", str(path), "--race", "--stop-when-done", "--max-runs", "80",
+                   "--confirm-runs", "2", "--seed", "4", "--json") == 0
+    best = json.loads(capsys.readouterr().out)
+    stopped = best["confirmed"]["race"]["stopped"]
+    n = len(optuna.load_study(study_name="race",
+                              storage=f"sqlite:///{tmp_path}/tuner.db").get_trials())
+    # Either done early (the reason says so) or the budget ran out first: never silent.
+    assert stopped.startswith("done: none of the last 10 candidates") and n < 80 \
+        or stopped.startswith("the run budget")

@@ -189,3 +189,24 @@ def test_the_bench_runs_all_three_methods_at_one_budget():
     assert all(r["loss"] >= 0 for r in results)
     assert all(r["covered"] is not None for r in results if r["method"] != "repeat3")
     assert "coverage" in bench.table(results, 1)
+
+
+def test_stop_when_done_says_why():
+    # Exact scores, x=3 found early: every later candidate is clearly worse on its one run,
+    # so after `patience` of them in a row the search ends, long before its budget.
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    study.enqueue_trial({"x": 9}, user_attrs={BASELINE: True})
+    study.enqueue_trial({"x": 3})
+    race_study(study, _space(), lambda p, t: truth(p["x"]),
+               budget=Budget(max_trials=200, patience=6), final_rounds=2, seed=3)
+    stats = study.user_attrs["confirmed"]["race"]
+    assert stats["stopped"].startswith("done: none of the last 6 candidates")
+    searched = [t for t in study.trials if not t.user_attrs.get(CONFIRM)]
+    assert len(searched) < 60
+    # Without patience, the budget is what stops it, and that is said too.
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    race_study(study, _space(), lambda p, t: truth(p["x"]), budget=Budget(max_runs=20),
+               final_rounds=2, seed=3)
+    assert len(study.trials) <= 20
+    assert study.user_attrs["confirmed"]["race"]["stopped"] == \
+        "the run budget (--max-runs 20) was spent"

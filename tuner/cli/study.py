@@ -150,6 +150,9 @@ def validate(job: str, as_json: bool) -> None:
                    "at the end the best and the default run --confirm-runs rounds.")
 @click.option("--max-runs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Budget in container runs (repeats, workloads and final rounds count).")
+@click.option("--stop-when-done", is_flag=True,
+              help="With --race: stop once max(10, 3 x knobs) candidates in a row came to "
+                   "nothing (clearly worse, or lost their race): more is not expected to show.")
 @click.option("--target", type=float, default=None,
               help="Stop once a trial scores this well (or better).")
 @click.option("--timeout", "timeout", default=None, metavar="DURATION",
@@ -173,7 +176,8 @@ def validate(job: str, as_json: bool) -> None:
 def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
              storage: str | None, study: str | None, results: str, repeat: int | None,
              workloads: tuple[str, ...], rebaseline: int | None, confirm: int,
-             confirm_runs: int, race: bool, max_runs: int | None, target: float | None,
+             confirm_runs: int, race: bool, max_runs: int | None, stop_when_done: bool,
+             target: float | None,
              timeout: str | None,
              pruner: str, no_prune: bool, runner: str, parallel: int | None,
              node_labels: tuple[str, ...], as_json: bool) -> None:
@@ -201,7 +205,7 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
                           timeout=_duration(timeout), prune=not no_prune, pruner=pruner,
                           runner=runner, parallel=parallel,
                           node_labels=_node_labels(node_labels), race=race,
-                          max_runs=max_runs)
+                          max_runs=max_runs, stop_when_done=stop_when_done)
     with TrialProgress(_console(stderr=True), enabled=not as_json) as progress:
         result = app.optimize(job, options=options, storage=storage, study=study,
                               results=results, on_event=progress.update)
@@ -323,6 +327,10 @@ def _print_chosen(con: Any, best: dict[str, Any], label: str, caption: str) -> N
     if single:
         con.print(f"  (one run: trial {single['number']} scored {_fmt(single['value'])}, "
                   f"the search's luckiest measurement; not the answer)")
+    from ..reports.confidence import race_text
+
+    if race_text(best.get("confirmed")):
+        con.print(f"  {race_text(best.get('confirmed'))}")
 
 
 def _print_noise(con: Any, best: dict[str, Any]) -> None:

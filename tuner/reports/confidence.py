@@ -69,3 +69,13 @@ def noise_text(noise: dict[str, Any] | None) -> str | None:
     if noise.get("drift") is not None:
         parts.append(f"the default {_pct(noise['drift'])} from its first run to its last")
     return "; ".join(parts) or None
+
+
+def race_text(summary: dict[str, Any] | None) -> str | None:
+    """What a racing search did, and why it stopped."""
+    race = (summary or {}).get("race")
+    if not race:
+        return None
+    text = (f"racing: {race['candidates']} candidate(s), {race['dropped_after_one_run']} "
+            f"dropped after one run, {race['raced']} raced, {race['won']} won")
+    return text + (f"; stopped: {race['stopped']}" if race.get("stopped") else "")

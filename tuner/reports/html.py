@@ -202,7 +202,10 @@ def _chosen(best: dict[str, Any], label: str) -> str:
     if single:
         out += (f" (Trial {single['number']}'s {_e(_fmt(single['value']))} is one run, the "
                 f"search's luckiest measurement: optimistic, not the answer.)")
-    return out + "</p>"
+    from .confidence import race_text
+
+    race = race_text(best.get("confirmed"))
+    return out + "</p>" + (f"<p>{_e(race[0].upper() + race[1:])}.</p>" if race else "")
 
 
 def _metric(metrics: dict[str, Any] | None, name: str) -> str:
