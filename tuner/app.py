@@ -215,12 +215,9 @@ def _race(s: Any, space: "Space", trial_fn: Any, o: Options, plan: Any,
     if jobs > 1:
         # A race's pairs run one after the other, so that they see the same machine state.
         notify("--race runs one trial at a time (--parallel is not used)")
-
     per_trial = len(plan.workloads) * (plan.warmup + plan.repeat)
-    if o.max_runs is None and o.timeout is None and o.n_trials is None:
-        n_trials = 20 + 2 * o.confirm_runs  # as many trials as a study without racing
     budget = Budget(runs_per_trial=per_trial, max_runs=o.max_runs,
-                    max_trials=None if o.max_runs else n_trials,
+                    max_trials=o.n_trials if o.max_runs else n_trials,
                     deadline=time.monotonic() + o.timeout if o.timeout else None,
                     patience=max(10, 3 * len(space.knobs)) if o.stop_when_done else None)
     return race_study(s, space, trial_fn, budget=budget, final_rounds=o.confirm_runs,

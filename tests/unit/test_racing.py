@@ -210,3 +210,32 @@ def test_stop_when_done_says_why():
     assert len(study.trials) <= 20
     assert study.user_attrs["confirmed"]["race"]["stopped"] == \
         "the run budget (--max-runs 20) was spent"
+
+
+def test_best_leads_with_the_configuration_chosen_side_by_side():
+    from tuner.optimize import confirm_top, run_study
+    from tuner.reports import best_of
+
+    # x=4's first run is lucky (0.5: better than x=3's true 1.0); its re-runs are not.
+    luck = {"x4": [0.5]}
+
+    def fn(p, t):
+        if p["x"] == 4 and luck["x4"]:
+            return luck["x4"].pop()
+        return truth(p["x"])
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    run_study(study, _space(), fn, n_trials=1, grid=False)
+    for x in (2, 3, 4):
+        study.enqueue_trial({"x": x})
+    run_study(study, _space(), fn, n_trials=3, grid=False)
+    assert best_of(study)["params"] == {"x": 4} and "chosen_on" not in best_of(study)
+    confirm_top(study, _space(), fn, top=3, runs=3, seed=0)
+    best = best_of(study)
+    assert best["chosen_on"] == "confirmation"
+    assert best["params"] == {"x": 3} and best["value"] == pytest.approx(1.0)
+    assert best["change_vs_baseline"] == pytest.approx(1.0 / truth(9) - 1)
+    assert best["best_single_run"] == {"number": 3, "value": 0.5, "params": {"x": 4},
+                                       "note": best["best_single_run"]["note"]}
+    assert best["best_single_run"]["note"].startswith("one run")
+    assert best["noise"]["pair_sd"] is not None
