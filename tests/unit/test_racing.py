@@ -155,20 +155,28 @@ def test_a_clearly_worse_candidate_costs_one_run():
     assert study.user_attrs.get("confirmed") is None  # no final rounds asked for
 
 
-def test_racing_handles_failed_and_infeasible_runs():
+def test_racing_handles_failed_pruned_and_infeasible_runs():
     from tuner.errors import TrialFailed
 
     def fn(p, t):
         if p["x"] == 5:
             raise TrialFailed("container exited 1")
+        if p["x"] == 6:
+            raise optuna.TrialPruned("pruned at step 2")
+        if p["x"] == 2:  # the fastest, but it breaks a constraint (p99 over its limit)
+            t.storage.set_trial_system_attr(t._trial_id, "constraints:p99_ms <= 20", 5.0)
+            return 0.5
         return truth(p["x"])
 
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=2))
-    for x in (9, 5, 4, 3):
+    for x in (9, 5, 6, 2, 4, 3):
         study.enqueue_trial({"x": x})
-    race_study(study, _space(), fn, budget=Budget(max_trials=12), final_rounds=1, seed=2)
-    assert any(t.state == TrialState.FAIL for t in study.trials)
-    assert study.user_attrs["confirmed"]["winner"]["params"] == {"x": 3}
+    race_study(study, _space(), fn, budget=Budget(max_trials=20), final_rounds=1, seed=2)
+    states = {t.params["x"]: t.state for t in study.trials[:6]}
+    assert states[5] == TrialState.FAIL and states[6] == TrialState.PRUNED
+    summary = study.user_attrs["confirmed"]
+    assert summary["winner"]["params"] == {"x": 3}  # x=2 never counts: it broke a constraint
+    assert not any(t.user_attrs.get(RACE) and t.params == {"x": 2} for t in study.trials)
 
 
 def test_the_bench_runs_all_three_methods_at_one_budget():
