@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .attrs import (CONSTRAINTS_MET, JOB, MEASURING, METRICS, OBJECTIVES, PROGRESS, PRUNED_AT,
-                    REASON, SAMPLES, SPREAD, STUDY_CONSTRAINTS, SWEEP, UNITS)
+from .attrs import (BASELINE, CONFIRM_ROUND, CONSTRAINTS_MET, DUPLICATE_OF, JOB, MEASURING,
+                    METRICS, OBJECTIVES, PROGRESS, PRUNED_AT, RACE, REASON, SAMPLES, SPREAD,
+                    STUDY_CONSTRAINTS, SWEEP, UNITS)
 from .choices import PRUNERS, RUNNERS, SAMPLERS  # noqa: F401 - the CLI's choices
 from .errors import InputError
 
@@ -110,6 +111,9 @@ class Options:
     runner: str = "docker"  # or "swarm": trials as swarm services, one per node at a time
     parallel: int | None = None  # trials at once (swarm; default: every usable node)
     node_labels: dict[str, str] | None = None  # swarm: only nodes with these labels
+    race: bool = False  # racing: runs go where they can change the answer (tuner.racing)
+    max_runs: int | None = None  # budget in container runs (final rounds included)
+    stop_when_done: bool = False  # racing: stop once candidates stop coming near the incumbent
 
 
 def optimize(path: str, *, options: Options | None = None, storage: str | None = None,
@@ -141,6 +145,7 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
                "(--no-prune says so without this line)")
         prune = False
     plan = _plan(job, space, o, prune=prune)
+    n_trials = _check_budget(o, plan, n_trials, goals.multi)
     name = study or job.name
     url = store.resolve_url(storage)
     _quiet_optuna()
@@ -173,10 +178,14 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
             s.set_user_attr(UNITS, space.units)  # reports show 128m, not 134217728
         create_results_view(s, space.distributions())  # the seed's query, in SQL
         trial_fn = _worker_trials(v, runner, rdb, s, results, plan)
-        ran = run_study(s, space, trial_fn, n_trials=n_trials, grid=grid, on_event=on_event,
-                        timeout=o.timeout, target=o.target, rebaseline=o.rebaseline,
-                        n_jobs=jobs, on_interrupt=getattr(runner, "cancel", None))
-        if o.confirm:
+        if o.race:
+            ran = _race(s, space, trial_fn, o, plan, n_trials, on_event, jobs)
+        else:
+            ran = run_study(s, space, trial_fn, n_trials=n_trials, grid=grid,
+                            on_event=on_event, timeout=o.timeout, target=o.target,
+                            rebaseline=o.rebaseline, n_jobs=jobs,
+                            on_interrupt=getattr(runner, "cancel", None))
+        if o.confirm and not o.race:
             ran += confirm_top(s, space, trial_fn, top=o.confirm, runs=o.confirm_runs,
                                seed=o.seed, on_event=on_event)
         return Optimized(study=name, storage=store.redact(url), ran=ran, best=best_of(s))
@@ -218,6 +227,52 @@ def _checked(o: Options, multi: bool) -> Options:
     return o
 
 
+def _check_budget(o: Options, plan: Any, n_trials: int | None, multi: bool) -> int | None:
+    """The trials the search may run, from --n-trials and --max-runs; racing's own checks."""
+    per_trial = len(plan.workloads) * (plan.warmup + plan.repeat)
+    if o.stop_when_done and not o.race:
+        raise InputError("--stop-when-done: only with --race (it stops on the races' verdicts)")
+    if o.race:
+        bad = [("--sampler grid", o.sampler == "grid"), ("--rebaseline", o.rebaseline),
+               ("--confirm", o.confirm), ("--target", o.target is not None),
+               ("several objectives", multi)]
+        for what, present in bad:
+            if present:
+                raise InputError(f"--race: not with {what}",
+                                 hint="racing compares one score side by side and confirms "
+                                      "its incumbent against the default itself "
+                                      "(--confirm-runs rounds)")
+    if o.max_runs is None:
+        return n_trials
+    from .racing import FINALISTS
+
+    final = (FINALISTS + 1 if o.race else o.confirm + 1 if o.confirm else 0) * o.confirm_runs
+    if o.max_runs < (final + 1) * per_trial:
+        raise InputError(f"--max-runs: {o.max_runs} is fewer than one trial ({per_trial} "
+                         f"container run(s)) and the final rounds ({final} trial(s)) need")
+    fits = o.max_runs // per_trial - final
+    return min(fits, o.n_trials) if o.n_trials is not None else fits
+
+
+def _race(s: Any, space: "Space", trial_fn: Any, o: Options, plan: Any,
+          n_trials: int | None, on_event: Callable[[TrialEvent], None], jobs: int) -> int:
+    import time
+
+    from .errors import notify
+    from .racing import Budget, race_study
+
+    if jobs > 1:
+        # A race's pairs run one after the other, so that they see the same machine state.
+        notify("--race runs one trial at a time (--parallel is not used)")
+    per_trial = len(plan.workloads) * (plan.warmup + plan.repeat)
+    budget = Budget(runs_per_trial=per_trial, max_runs=o.max_runs,
+                    max_trials=o.n_trials if o.max_runs else n_trials,
+                    deadline=time.monotonic() + o.timeout if o.timeout else None,
+                    patience=max(10, 3 * len(space.knobs)) if o.stop_when_done else None)
+    return race_study(s, space, trial_fn, budget=budget, final_rounds=o.confirm_runs,
+                      seed=o.seed, on_event=on_event)
+
+
 def _runner(job: "Job", study: str, o: Options) -> tuple[Any, int]:
     """The runner of a study and how many trials it runs at once."""
     if o.runner == "swarm":
@@ -246,7 +301,7 @@ def _plan(job: "Job", space: "Space", o: Options, prune: bool = False) -> Any:
         chosen[param] = [allowed.get(v, v) for v in values]
     return Plan(workloads=space.workload_points(chosen), repeat=o.repeat or job.repeat,
                 warmup=job.warmup, statistic=job.statistic, aggregate=job.objective.aggregate,
-                prune=prune)
+                prune=prune, fresh=o.race)
 
 
 def run_points(url: str, study: str, job_path: str, points: list[dict[str, Any]], *,
@@ -324,8 +379,15 @@ TRIAL_ROW_ATTRS = (REASON, SAMPLES, SPREAD, METRICS, CONSTRAINTS_MET, PROGRESS, 
 def trials(storage: str | None, study: str | None) -> tuple[str, list[dict[str, Any]]]:
     from .reports import trial_rows
 
-    s = read_study(storage, study, user_keys=TRIAL_ROW_ATTRS)
-    return s.study_name, trial_rows(s, _engine_if_tables(s))
+    from .reports import study_noise
+
+    s = read_study(storage, study, user_keys=TRIAL_ROW_ATTRS + (DUPLICATE_OF, RACE,
+                                                                CONFIRM_ROUND, BASELINE))
+    rows = trial_rows(s, _engine_if_tables(s))
+    noise = study_noise(s)  # the study's, on every row: the listing stays a list
+    for row in rows:
+        row["study_noise"] = noise
+    return s.study_name, rows
 
 
 def labels(storage: str | None, study: str | None) -> tuple[list[str], dict[str, str]]:

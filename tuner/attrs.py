@@ -19,6 +19,7 @@ CONSTRAINTS_MET = "constraints_met"  # {constraint as written: true when the tri
 PROGRESS = "progress"  # the intermediate values the trial's log printed, in order
 PRUNED_AT = "pruned_at"  # {"step", "value", "pruner"} when a pruner stopped the trial
 NODE = "node"  # --runner swarm: the node the trial's containers ran on
+RACE = "race"  # a racing run: {"id", "pair", "role": "candidate" | "incumbent", "candidate"}
 
 # Study user attributes
 JOB = "job"  # the job file's absolute path (for --measure)

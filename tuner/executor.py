@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .attrs import (BASELINE, CONFIRM, CONSTRAINTS_MET, DUPLICATE_OF, METRIC_SAMPLES, METRICS,
-                    NODE, PROGRESS, PRUNED_AT, SAMPLES, SPREAD, SWEEP, WARNINGS, WORKLOADS)
+                    NODE, PROGRESS, PRUNED_AT, RACE, SAMPLES, SPREAD, SWEEP, WARNINGS,
+                    WORKLOADS)
 from .errors import DiskFull, ResultsUnwritable, TrialFailed
 from .job import Job
 from .runner.base import TrialRun, TrialRunner
@@ -80,7 +81,8 @@ class TrialExecutor:
         """Every run of the trial, then their aggregate."""
         if m.folder.exists():  # left by an earlier study of the same name
             shutil.rmtree(m.folder)
-        prior = earlier_measurement(m.trial, m.params)
+        # Racing keeps each trial one measurement of its own (answers group them by config).
+        prior = None if self.plan.fresh else earlier_measurement(m.trial, m.params)
         warmup, repeat = (0, 1) if prior else (self.plan.warmup, self.plan.repeat)
         single = len(self.plan.workloads) * (warmup + repeat) == 1
         m.progress = self._progress(m.trial)
@@ -213,7 +215,7 @@ class TrialExecutor:
             return None
         # The default configuration and confirmation re-runs are measured whole: they are
         # what the others are judged against.
-        enqueued = any(trial.user_attrs.get(k) for k in (BASELINE, CONFIRM, SWEEP))
+        enqueued = any(trial.user_attrs.get(k) for k in (BASELINE, CONFIRM, SWEEP, RACE))
         multi = self.goals.multi
         return Intermediate(trial, prunable=self.plan.prune and not enqueued and not multi,
                         report=not multi)

@@ -66,3 +66,33 @@ def format_duration(seconds: float) -> str:
     if seconds >= 60 and seconds % 60 == 0:
         return f"{int(seconds // 60)}m"
     return f"{seconds:g}s"
+
+
+def _signed_pct(x: float) -> str:
+    return f"{100 * x:+.1f}%"
+
+
+def noise_text(noise: dict[str, Any] | None) -> str | None:
+    """The study's measured noise in one line (what every interval is held to)."""
+    if not noise:
+        return None
+    parts = []
+    if noise.get("cv") is not None:
+        parts.append(f"{100 * noise['cv']:.1f}% per run (pooled over "
+                     f"{noise['configurations']} configuration(s) run more than once)")
+    if noise.get("pair_sd") is not None:
+        parts.append(f"{100 * noise['pair_sd']:.1f}% side by side (over "
+                     f"{noise['pair_df']} degree(s) of freedom)")
+    if noise.get("drift") is not None:
+        parts.append(f"the default {_signed_pct(noise['drift'])} from its first run to its last")
+    return "; ".join(parts) or None
+
+
+def race_text(summary: dict[str, Any] | None) -> str | None:
+    """What a racing search did, and why it stopped."""
+    race = (summary or {}).get("race")
+    if not race:
+        return None
+    text = (f"racing: {race['candidates']} candidate(s), {race['dropped_after_one_run']} "
+            f"dropped after one run, {race['raced']} raced, {race['won']} won")
+    return text + (f"; stopped: {race['stopped']}" if race.get("stopped") else "")

@@ -267,20 +267,21 @@ def _reached(study: "optuna.Study", value: float, target: float) -> bool:
 
 def confirm_top(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, top: int, runs: int,
                 seed: int | None = None,
-                on_event: Callable[[TrialEvent], None] = lambda e: None) -> int:
+                on_event: Callable[[TrialEvent], None] = lambda e: None,
+                configs: list[dict[str, Any]] | None = None) -> int:
     """Re-run the `top` best distinct configurations and the baseline in `runs` rounds, then
     choose the winner on all their measurements (the study's "confirmed" user attribute).
 
     Each round runs every configuration once, in a shuffled order: a machine whose speed
     drifts (load, heat, a noisy neighbour) then weighs on all of them alike, and each round
     gives a side-by-side ratio to the baseline (randomized multiple interleaved trials,
-    Abedi & Brecht, ICPE 2017).
+    Abedi & Brecht, ICPE 2017). `configs` replaces the top K (racing passes its incumbent).
     """
     import random
 
     from .selection import config_key, confirmed_summary, top_configurations
 
-    configs = top_configurations(study, top)
+    configs = configs if configs is not None else top_configurations(study, top)
     if not configs:
         return 0
     default = space.defaults()

@@ -27,8 +27,136 @@ def interval(values: list[float]) -> tuple[float, float] | None:
     return mean - half, mean + half
 
 
-def describe(values: list[float], numbers: list[int], params: dict[str, Any]) -> dict[str, Any]:
+def t975(df: int) -> float:
+    """Student's t, two-sided 95%, for df degrees of freedom (df >= 1)."""
+    return _T975[df - 1] if df <= len(_T975) else 1.96
+
+
+def calibrated(logs: list[float], floor: tuple[float, int] | None) -> tuple[float, float] | None:
+    """95% interval of the mean of `logs` that is never narrower than the study's measured
+    noise allows: the half-width is the larger of the t-interval of the samples themselves and
+    the one the study's noise (floor = (sd, df)) gives for as many samples. Each alone covers
+    95%; the larger covers at least as often, and three samples that happen to agree cannot
+    make a narrow interval. One sample gets an interval from the floor alone."""
+    n = len(logs)
+    if n == 0 or (n == 1 and not floor):
+        return None
+    mean = statistics.fmean(logs)
+    half = t975(n - 1) * statistics.stdev(logs) / math.sqrt(n) if n > 1 else 0.0
+    if floor and floor[1] >= 1:
+        half = max(half, t975(floor[1]) * floor[0] / math.sqrt(n))
+    return mean - half, mean + half
+
+
+def _pooled(groups: list[list[float]]) -> tuple[float, int] | None:
+    """Pooled standard deviation of several groups (each about its own mean), and its df."""
+    ss = df = 0.0
+    for g in groups:
+        if len(g) > 1:  # plain floats: statistics.variance is exact and slow (10k groups)
+            mean = math.fsum(g) / len(g)
+            ss += math.fsum((x - mean) ** 2 for x in g)
+            df += len(g) - 1
+    return (math.sqrt(ss / df), int(df)) if df else None
+
+
+def run_values(t: Any) -> dict[str, list[float]]:
+    """A trial's own measured runs, by workload: its samples, or its value as one run. A
+    trial that added a run to an earlier one's (duplicate_of) holds that one's runs too: it
+    is counted for its last run only."""
+    from .attrs import DUPLICATE_OF, SAMPLES
+
+    samples = (getattr(t, "user_attrs", None) or {}).get(SAMPLES)
+    if samples:
+        if t.user_attrs.get(DUPLICATE_OF) is not None:
+            return {wl: list(v[-1:]) for wl, v in samples.items()}
+        return {wl: list(v) for wl, v in samples.items()}
+    value = primary(t)
+    return {"-": [value]} if value is not None else {}
+
+
+def study_noise(trials: list[Any]) -> dict[str, Any] | None:
+    """The study's measured noise, from its complete trials:
+
+    cv       per-run noise: the pooled standard deviation of log scores of every configuration
+             (and workload value) measured more than once (about the relative spread)
+    pair_sd  side-by-side noise: the pooled spread of the log ratios of the same two
+             configurations over the rounds they ran in together (confirmation rounds, races)
+    drift    the baseline's change from its first run to its last, when run more than once
+    """
+    from .attrs import BASELINE, CONFIRM_ROUND, RACE
+
+    groups: dict[tuple, list[float]] = {}
+    for t in trials:
+        for wl, values in run_values(t).items():
+            groups.setdefault((config_key(t.params), wl), []).extend(
+                math.log(v) for v in values if v and v > 0)
+    run = _pooled(list(groups.values()))
+    pairs: dict[tuple, list[float]] = {}
+    for key, sides in _rounds(trials, CONFIRM_ROUND, RACE).items():
+        base = sides.get("base")
+        for ck, v in sides.items():
+            if ck != "base" and base and v > 0 and base > 0:
+                # a configuration against the default over rounds; a candidate over its race
+                group = ("round", ck) if key[0] == "round" else key[:2]
+                pairs.setdefault(group, []).append(math.log(v / base))
+    pair = _pooled(list(pairs.values()))
+    if run is None and pair is None:
+        return None
+    base = [primary(t) for t in trials if t.user_attrs.get(BASELINE)]
+    out: dict[str, Any] = {"cv": run[0] if run else None, "cv_df": run[1] if run else 0,
+                           "configurations": sum(len(g) > 1 for g in groups.values()),
+                           "pair_sd": pair[0] if pair else None,
+                           "pair_df": pair[1] if pair else 0, "drift": None}
+    if len(base) > 1 and base[0]:
+        out["drift"] = (base[-1] - base[0]) / abs(base[0])
+    return out
+
+
+def _rounds(trials: list[Any], round_attr: str, race_attr: str) -> dict[tuple, dict[Any, float]]:
+    """Side-by-side groups: {(kind, id): {"base": baseline's value, config key: value}}. In a
+    confirmation round the baseline is the default; in a race pair, the incumbent."""
+    from .attrs import BASELINE
+
+    out: dict[tuple, dict[Any, float]] = {}
+    for t in trials:
+        ua, value = t.user_attrs, primary(t)
+        if value is None:
+            continue
+        if ua.get(round_attr) is not None:
+            side = "base" if ua.get(BASELINE) else config_key(t.params)
+            out.setdefault(("round", ua[round_attr]), {})[side] = value
+        race = ua.get(race_attr)
+        if race:
+            side = "base" if race.get("role") == "incumbent" else "candidate"
+            out.setdefault(("race", race["id"], race["pair"]), {})[side] = value
+    return out
+
+
+def noise_floor(noise: dict[str, Any] | None) -> tuple[float, int] | None:
+    """The spread a side-by-side log ratio has on this study's machine, and its df: measured
+    over rounds when there are some, else two runs' worth of the per-run noise."""
+    if not noise:
+        return None
+    pair = run = None
+    if noise.get("pair_sd") is not None and noise.get("pair_df"):
+        pair = noise["pair_sd"], noise["pair_df"]
+    if noise.get("cv") is not None and noise.get("cv_df"):
+        run = math.sqrt(2) * noise["cv"], noise["cv_df"]
+    if pair and run and pair[1] < 5:  # a few rounds alone: whichever allows less
+        return max(pair, run, key=lambda f: t975(f[1]) * f[0])
+    return pair or run
+
+
+def describe(values: list[float], numbers: list[int], params: dict[str, Any],
+             noise: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A configuration's measurements: their median, mean and a 95% interval of the mean,
+    never narrower than the study's per-run noise (cv) allows for as many runs."""
     ci = interval(values)
+    if noise and noise.get("cv") is not None and noise.get("cv_df"):
+        mean, n = statistics.fmean(values), len(values)
+        half = t975(noise["cv_df"]) * noise["cv"] * abs(mean) / math.sqrt(n)
+        if ci is None or ci[1] - mean < half:
+            ci = (mean - half, mean + half)
     return {"params": params, "n": len(values), "median": statistics.median(values),
             "mean": statistics.fmean(values), "ci": list(ci) if ci else None,
             "trials": numbers}
@@ -84,13 +212,14 @@ def config_key(params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, repr(v)) for k, v in params.items()))
 
 
-def paired(trials: list[Any], a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None:
+def paired(trials: list[Any], a: dict[str, Any], b: dict[str, Any],
+           floor: tuple[float, int] | None = None) -> dict[str, Any] | None:
     """a against b, side by side: the ratio of a's to b's value in each confirmation round
     both completed in. A drift of the machine between rounds cancels out of each ratio.
 
     Returns the geometric mean ratio, the median ratio and a 95% interval of the geometric
-    mean (a t-interval on the log ratios; none from one round), or None without a common
-    round or with a value that is not positive.
+    mean (on the log ratios, never narrower than the study's noise `floor` allows: see
+    `calibrated`), or None without a common round or with a value that is not positive.
     """
     from .attrs import CONFIRM_ROUND
 
@@ -106,7 +235,7 @@ def paired(trials: list[Any], a: dict[str, Any], b: dict[str, Any]) -> dict[str,
     if not pairs or any(x <= 0 or y <= 0 for x, y in pairs):
         return None
     logs = [math.log(x / y) for x, y in pairs]
-    ci = interval(logs)
+    ci = calibrated(logs, floor)
     return {"rounds": len(pairs), "ratio": math.exp(statistics.fmean(logs)),
             "median_ratio": statistics.median(x / y for x, y in pairs),
             "ci": [math.exp(ci[0]), math.exp(ci[1])] if ci else None}
@@ -178,6 +307,8 @@ def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, An
 
     trials = _complete(study, feasible_only=False)  # the default is compared, kept or not
     sign = better_first(study)
+    noise = study_noise(trials)
+    floor = noise_floor(noise)
 
     def fresh_of(same: list[Any]) -> tuple[list[Any], str]:
         fresh = [t for t in same if t.user_attrs.get(CONFIRM)]
@@ -188,7 +319,7 @@ def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, An
     if base_trials:
         chosen, on = fresh_of(base_trials)
         baseline = describe([primary(t) for t in chosen], [t.number for t in chosen],
-                            dict(base_trials[0].params))
+                            dict(base_trials[0].params), noise)
         baseline["measured_on"] = on
     described = []
     for params in configs:
@@ -196,14 +327,14 @@ def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, An
         if not same:
             continue
         chosen, on = fresh_of(same)
-        d = describe([primary(t) for t in chosen], [t.number for t in chosen], params)
+        d = describe([primary(t) for t in chosen], [t.number for t in chosen], params, noise)
         d["measured_on"] = on
         d["pooled_median"] = statistics.median(primary(t) for t in same)
         d["vs_baseline"] = None
         if baseline and config_key(params) == config_key(baseline["params"]):
             d["vs_baseline"] = _itself(trials, params)  # the default made the top K
         elif baseline:
-            d["vs_baseline"] = paired(trials, params, baseline["params"])
+            d["vs_baseline"] = paired(trials, params, baseline["params"], floor)
         described.append(d)
     if not described:
         return None
@@ -215,7 +346,8 @@ def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, An
     runner_up = described[1] if len(described) > 1 else None
     # Side by side in the confirmation rounds where there are such; else the intervals of
     # measurements taken at different times (which a drifting machine can push apart).
-    vs_runner_up = paired(trials, winner["params"], runner_up["params"]) if runner_up else None
+    vs_runner_up = paired(trials, winner["params"], runner_up["params"], floor) \
+        if runner_up else None
     vs_baseline = winner["vs_baseline"]
     change = change_ci = None
     if vs_baseline:
@@ -229,4 +361,4 @@ def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, An
             else separate(winner, runner_up),
             "distinct_from_baseline": _apart(vs_baseline) if vs_baseline
             else separate(winner, baseline),
-            "change_vs_baseline": change, "change_vs_baseline_ci": change_ci}
+            "change_vs_baseline": change, "change_vs_baseline_ci": change_ci, "noise": noise}

@@ -28,6 +28,7 @@ class Plan:
     statistic: str = "median"
     aggregate: str = "sum"
     prune: bool = False  # follow objective.progress and let the study's pruner stop a trial
+    fresh: bool = False  # racing: a configuration proposed again is measured anew, not merged
 
 
 def workload_label(workload: dict[str, Any]) -> str:

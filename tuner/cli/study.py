@@ -68,6 +68,15 @@ def validate(job: str, as_json: bool) -> None:
 @click.option("--confirm-runs", type=click.IntRange(min=1), default=3, show_default=True,
               help="Rounds of --confirm: each runs every checked configuration once, in a "
                    "shuffled order.")
+@click.option("--race", is_flag=True,
+              help="Racing: a new configuration runs once; only one that could still beat the "
+                   "best so far within the measured noise runs again, side by side with it; "
+                   "at the end the best and the default run --confirm-runs rounds.")
+@click.option("--max-runs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Budget in container runs (repeats, workloads and final rounds count).")
+@click.option("--stop-when-done", is_flag=True,
+              help="With --race: stop once max(10, 3 x knobs) candidates in a row came to "
+                   "nothing (clearly worse, or lost their race): more is not expected to show.")
 @click.option("--target", type=float, default=None,
               help="Stop once a trial scores this well (or better).")
 @click.option("--timeout", "timeout", default=None, metavar="DURATION",
@@ -91,7 +100,9 @@ def validate(job: str, as_json: bool) -> None:
 def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
              storage: str | None, study: str | None, results: str, repeat: int | None,
              workloads: tuple[str, ...], rebaseline: int | None, confirm: int,
-             confirm_runs: int, target: float | None, timeout: str | None,
+             confirm_runs: int, race: bool, max_runs: int | None, stop_when_done: bool,
+             target: float | None,
+             timeout: str | None,
              pruner: str, no_prune: bool, runner: str, parallel: int | None,
              node_labels: tuple[str, ...], as_json: bool) -> None:
     """Run trials of JOB, each one real run of its containers, and print the best.
@@ -104,6 +115,7 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
       tuner optimize jobs/tracelog.yaml --n-trials 30
       tuner optimize jobs/tracelog.yaml --sampler grid --storage sqlite:///grid.db
       tuner optimize jobs/tracelog.yaml --repeat 3 --confirm 3 --timeout 20m
+      tuner optimize jobs/tracelog.yaml --race --max-runs 100
       tuner optimize jobs/tracelog.yaml --workload dataSize=small --target 0.8
       tuner optimize job.yaml --pruner halving       (a job with objective.progress)
       tuner optimize jobs/tracelog.yaml --runner swarm --sampler grid --node-label bench=yes
@@ -116,7 +128,8 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
                           confirm=confirm, confirm_runs=confirm_runs, target=target,
                           timeout=timeout, prune=not no_prune, pruner=pruner,
                           runner=runner, parallel=parallel,
-                          node_labels=_node_labels(node_labels))
+                          node_labels=_node_labels(node_labels), race=race,
+                          max_runs=max_runs, stop_when_done=stop_when_done)
     with TrialProgress(_console(stderr=True), enabled=not as_json) as progress:
         result = app.optimize(job, options=options, storage=storage, study=study,
                               results=results, on_event=progress.update)

@@ -98,7 +98,51 @@ def best_of(study: "optuna.Study") -> dict[str, Any] | None:
         out["confirmed"] = {**confirmed, "verdict": confirmation_verdict(confirmed)}
     if study.user_attrs.get(UNITS):
         out["units"] = study.user_attrs[UNITS]
+    # The noise the confirmation's intervals were held to; else measured now, on a study
+    # small enough that reading every trial stays quick (a big study's best is one query).
+    noise = (out.get("confirmed") or {}).get("noise")
+    if noise is None and _count(study) <= NOISE_READ_LIMIT:
+        noise = study_noise(study)
+    if noise:
+        out["noise"] = noise
+    if out.get("confirmed") and not multi:
+        lead_with_chosen(out, out["confirmed"])
     return out
+
+
+NOISE_READ_LIMIT = 2000  # trials
+
+
+def _count(study: "optuna.Study") -> int:
+    count = getattr(study, "count", None)  # a study read from its tables counts in SQL
+    return count() if count else len(study.get_trials(deepcopy=False))
+
+
+def study_noise(study: "optuna.Study") -> dict[str, Any] | None:
+    """The study's measured noise (tuner.selection.study_noise) over its complete trials."""
+    from ..selection import study_noise as measured
+
+    return measured([t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"])
+
+
+def lead_with_chosen(out: dict[str, Any], summary: dict[str, Any]) -> None:
+    """One answer first: the configuration chosen on side-by-side runs (confirmed or raced)
+    becomes the best's params, value (its median over those runs) and change against the
+    default (side by side, with its interval); the single luckiest trial moves to
+    "best_single_run", labelled as what it is."""
+    w = summary["winner"]
+    single = {"number": out["number"], "value": out["value"], "params": out["params"],
+              "note": "one run: the luckiest measurement of the search, optimistic"}
+    out["best_single_run"] = single
+    out["chosen_on"] = "race" if summary.get("method") == "race" else "confirmation"
+    if w["params"] != out["params"]:
+        out.pop("metrics", None)  # they were the single run's
+    out["params"], out["value"] = dict(w["params"]), w["median"]
+    out["number"] = w["trials"][-1] if w.get("trials") else out["number"]
+    out["runs"] = w["n"]
+    if summary.get("change_vs_baseline") is not None:
+        out["change_vs_baseline"] = summary["change_vs_baseline"]
+    out["change_vs_baseline_ci"] = summary.get("change_vs_baseline_ci")
 
 
 def _front_row(t: Any, base: dict[str, Any] | None) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..format import noise_text, race_text  # noqa: F401 - the report's too
 from ..selection import config_key
 
 

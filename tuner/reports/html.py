@@ -166,7 +166,7 @@ def _best_section(study: "optuna.Study") -> str:
             _feasibility(best)
     base = baseline_of(study)
     head = ["parameter"] + ([f"default (trial {base['number']})"] if base else []) \
-        + [f"best (trial {best['number']})"]
+        + ["chosen (side by side)" if best.get("chosen_on") else f"best (trial {best['number']})"]
     units = best.get("units") or {}
     rows = [[_e(k)] + ([_e(_fmt(base["params"].get(k), units.get(k)))] if base else [])
             + [_e(_fmt(v, units.get(k)))]
@@ -180,13 +180,35 @@ def _best_section(study: "optuna.Study") -> str:
                                       if base else [])
                         + [_e(_metric(best["metrics"], name))])
     text = ""
-    if best.get("change_vs_baseline") is not None:
+    if best.get("chosen_on"):
+        why = _chosen(best, label)
+    elif best.get("change_vs_baseline") is not None:
         text = (f"<p>The best configuration's {_e(label)} is "
                 f"{100 * best['change_vs_baseline']:+.1f}% against the default's.</p>")
     elif not base:
         text = _note("the default configuration was not measured (no trial is marked baseline)")
     return why + _table(head, rows, raw=True) + text + _feasibility(best) + \
         _uncertainty(best) + _per_workload(study)
+
+
+def _chosen(best: dict[str, Any], label: str) -> str:
+    """One answer first: the configuration chosen on side-by-side runs and its gain."""
+    how = "raced against the best so far during the search" if best["chosen_on"] == "race" \
+        else "re-run in rounds with the top configurations (--confirm)"
+    out = (f"<p><b>The configuration to deploy</b> ({_e(how)}, then measured side by side "
+           f"with the default): {_e(_params_text(best['params'], best.get('units')))}.")
+    change, ci = best.get("change_vs_baseline"), best.get("change_vs_baseline_ci")
+    if change is not None:
+        out += f" Its {_e(label)} is <b>{100 * change:+.1f}%</b> against the default's"
+        out += (f", 95% interval {100 * ci[0]:+.1f}% .. {100 * ci[1]:+.1f}%." if ci else ".")
+    single = best.get("best_single_run")
+    if single:
+        out += (f" (Trial {single['number']}'s {_e(_fmt(single['value']))} is one run, the "
+                f"search's luckiest measurement: optimistic, not the answer.)")
+    from .confidence import race_text
+
+    race = race_text(best.get("confirmed"))
+    return out + "</p>" + (f"<p>{_e(race[0].upper() + race[1:])}.</p>" if race else "")
 
 
 def _metric(metrics: dict[str, Any] | None, name: str) -> str:
@@ -307,6 +329,10 @@ def _uncertainty(best: dict[str, Any]) -> str:
     else:
         out += _note("single measurements: run with --repeat and --confirm to know how sure "
                      "the best is")
+    from .confidence import noise_text
+
+    if noise_text(best.get("noise")):
+        out += f"<p>Measured noise: {_e(noise_text(best.get('noise')))}.</p>"
     drift = best.get("baseline_drift")
     if drift and best.get("drift") is not None:
         out += (f"<p>The default configuration, re-measured during the study (--rebaseline): "

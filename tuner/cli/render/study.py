@@ -7,7 +7,7 @@ import math
 from typing import Any, Callable
 
 from ...format import fmt as _fmt
-from ...format import format_duration, format_size
+from ...format import format_duration, format_size, noise_text, race_text
 from ...format import params_text as _params_text
 from ...format import values_text as _values_text
 from ..output import console as _console
@@ -123,13 +123,17 @@ def best(con: Any, best: dict[str, Any], caption: str = "") -> None:
         return
     base = best.get("baseline")
     label = (best.get("objectives") or [{"name": "score"}])[0]["name"]
-    con.print(f"[bold]best:[/] trial {best['number']}, {label} [bold]{_fmt(best['value'])}[/]"
-              + (f"  ({caption})" if caption else ""))
+    if best.get("chosen_on"):
+        _chosen(con, best, label, caption)
+    else:
+        con.print(f"[bold]best:[/] trial {best['number']}, {label} [bold]{_fmt(best['value'])}"
+                  f"[/]" + (f"  ({caption})" if caption else ""))
     t = Table()
     t.add_column("parameter")
     if base:
         t.add_column(f"default (trial {base['number']})", justify="right")
-    t.add_column(f"best (trial {best['number']})", justify="right")
+    t.add_column("chosen" if best.get("chosen_on") else f"best (trial {best['number']})",
+                 justify="right")
     units = best.get("units") or {}
     for k, v in best["params"].items():
         t.add_row(k, *([_fmt(base["params"].get(k), units.get(k))] if base else []),
@@ -143,7 +147,7 @@ def best(con: Any, best: dict[str, Any], caption: str = "") -> None:
         t.add_row(name, *([metric(base, name)] if base else []), metric(best, name))
     con.print(t)
     _feasibility(con, best)
-    if best.get("change_vs_baseline") is not None:
+    if best.get("change_vs_baseline") is not None and not best.get("chosen_on"):
         con.print(f"the best configuration's {label} is "
                   f"{100 * best['change_vs_baseline']:+.1f}% against the default's")
     drift = best.get("baseline_drift")
@@ -157,6 +161,28 @@ def best(con: Any, best: dict[str, Any], caption: str = "") -> None:
         con.print(f"[bold]after confirmation[/]: {_params_text(w['params'], units)}")
         for line in confirmed["verdict"]:
             con.print(f"  {line}")
+    if noise_text(best.get("noise")):
+        con.print(f"noise: {noise_text(best.get('noise'))}")
+
+
+def _chosen(con: Any, best: dict[str, Any], label: str, caption: str) -> None:
+    """One answer first: the configuration chosen on side-by-side runs, its gain with the
+    interval; the single luckiest trial below, as what it is."""
+    how = "raced" if best["chosen_on"] == "race" else "confirmed"
+    con.print(f"[bold]best ({how}, side by side with the default):[/] "
+              f"{_params_text(best['params'], best.get('units') or {})}"
+              + (f"  ({caption})" if caption else ""))
+    change, ci = best.get("change_vs_baseline"), best.get("change_vs_baseline_ci")
+    if change is not None:
+        interval = f", 95% interval {100 * ci[0]:+.1f}% .. {100 * ci[1]:+.1f}%" if ci else ""
+        con.print(f"  {label} [bold]{100 * change:+.1f}%[/] against the default{interval}; "
+                  f"median {_fmt(best['value'])} over {best.get('runs')} run(s)")
+    single = best.get("best_single_run")
+    if single:
+        con.print(f"  (one run: trial {single['number']} scored {_fmt(single['value'])}, "
+                  f"the search's luckiest measurement; not the answer)")
+    if race_text(best.get("confirmed")):
+        con.print(f"  {race_text(best.get('confirmed'))}")
 
 
 def _shown_metrics(best: dict[str, Any]) -> list[str]:
