@@ -1,4 +1,5 @@
-"""Use cases: each wires the layers for one command. No click, no printing here."""
+"""Use cases that run and read studies: validate, optimize (and its racing, budget and
+workers), best, trials, runs, studies, cleanup."""
 
 from __future__ import annotations
 
@@ -6,18 +7,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .attrs import (BASELINE, CONFIRM_ROUND, CONSTRAINTS_MET, DUPLICATE_OF, JOB, MEASURING,
+from ..attrs import (BASELINE, CONFIRM_ROUND, CONSTRAINTS_MET, DUPLICATE_OF, JOB, MEASURING,
                     METRICS, OBJECTIVES, PROGRESS, PRUNED_AT, RACE, REASON, SAMPLES, SPREAD,
-                    STUDY_CONSTRAINTS, SWEEP, UNITS)
-from .choices import PRUNERS, RUNNERS, SAMPLERS  # noqa: F401 - the CLI's choices
-from .errors import InputError
+                    STUDY_CONSTRAINTS, UNITS)
+from ..choices import PRUNERS, RUNNERS, SAMPLERS
+from ..errors import InputError
+
+from .reading import _engine_if_tables, _quiet_optuna, existing_url, read_study
 
 if TYPE_CHECKING:  # the reading commands never import the job, space or optimizer layers
-    from .job import Job
-    from .optimize import TrialEvent
-    from .space import Space
-    from .storage.read import StoredStudy
-    from .templates import Templates
+    from ..job import Job
+    from ..optimize import TrialEvent
+    from ..space import Space
+    from ..templates import Templates
 
 
 @dataclass
@@ -45,7 +47,7 @@ class Validated:
     @property
     def max_grid(self) -> int:
         """The most points --sampler grid runs."""
-        from .space import MAX_GRID
+        from ..space import MAX_GRID
 
         return MAX_GRID
 
@@ -71,9 +73,9 @@ class Validated:
 def validate(path: str) -> Validated:
     """Load a job, its search space and its templates, rendered once with the default
     configuration: every mistake is found here, before Docker or a database is touched."""
-    from .job import load_job
-    from .space import Space
-    from .templates import Templates
+    from ..job import load_job
+    from ..space import Space
+    from ..templates import Templates
 
     job = load_job(path)
     space = Space(job, job.source)
@@ -120,11 +122,11 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
              study: str | None = None, results: str = "results",
              on_event: Callable[[TrialEvent], None] = lambda e: None) -> Optimized:
     """Run a study: bad input is refused before anything is started."""
-    from . import storage as store
-    from .job.goals import goals_of
-    from .optimize import confirm_top, make_pruner, make_sampler, run_study
-    from .reports import best_of
-    from .storage.views import create_results_view
+    from .. import storage as store
+    from ..job.goals import goals_of
+    from ..optimize import confirm_top, make_pruner, make_sampler, run_study
+    from ..reports import best_of
+    from ..storage.views import create_results_view
 
     o = options or Options()
     v = validate(path)
@@ -138,7 +140,7 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
     # Pruning compares one value per step: single-objective studies only.
     prune = o.prune and job.objective.progress is not None and not goals.multi
     if prune and o.runner == "swarm":
-        from .errors import notify
+        from ..errors import notify
 
         # The swarm runner reads a task's log once, at its end: nothing to prune on.
         notify("--runner swarm does not prune yet: every trial runs to its end "
@@ -197,7 +199,7 @@ def _checked(o: Options, multi: bool) -> Options:
     from dataclasses import replace
 
     if isinstance(o.timeout, str):
-        from .job.model import parse_duration
+        from ..job.model import parse_duration
 
         try:
             o = replace(o, timeout=parse_duration(o.timeout))
@@ -244,7 +246,7 @@ def _check_budget(o: Options, plan: Any, n_trials: int | None, multi: bool) -> i
                                       "(--confirm-runs rounds)")
     if o.max_runs is None:
         return n_trials
-    from .racing import FINALISTS
+    from ..racing import FINALISTS
 
     final = (FINALISTS + 1 if o.race else o.confirm + 1 if o.confirm else 0) * o.confirm_runs
     if o.max_runs < (final + 1) * per_trial:
@@ -258,8 +260,8 @@ def _race(s: Any, space: "Space", trial_fn: Any, o: Options, plan: Any,
           n_trials: int | None, on_event: Callable[[TrialEvent], None], jobs: int) -> int:
     import time
 
-    from .errors import notify
-    from .racing import Budget, race_study
+    from ..errors import notify
+    from ..racing import Budget, race_study
 
     if jobs > 1:
         # A race's pairs run one after the other, so that they see the same machine state.
@@ -276,16 +278,16 @@ def _race(s: Any, space: "Space", trial_fn: Any, o: Options, plan: Any,
 def _runner(job: "Job", study: str, o: Options) -> tuple[Any, int]:
     """The runner of a study and how many trials it runs at once."""
     if o.runner == "swarm":
-        from .runner.swarm_pool import open_pool
+        from ..runner.swarm_pool import open_pool
 
         return open_pool(job, study, o.parallel, o.node_labels)
-    from .runner.docker import DockerRunner
+    from ..runner.docker import DockerRunner
 
     return DockerRunner(job, study), 1
 
 
 def _plan(job: "Job", space: "Space", o: Options, prune: bool = False) -> Any:
-    from .trial import Plan
+    from ..trial import Plan
 
     chosen: dict[str, list[Any]] = {}
     for param, values in (o.workload or {}).items():
@@ -312,9 +314,9 @@ def run_points(url: str, study: str, job_path: str, points: list[dict[str, Any]]
     workload values); return how many ran."""
     import optuna
 
-    from . import storage as store
-    from .optimize import run_study
-    from .runner.docker import DockerRunner
+    from .. import storage as store
+    from ..optimize import run_study
+    from ..runner.docker import DockerRunner
 
     v = validate(job_path)
     job, space = v.job, v.space
@@ -335,10 +337,10 @@ def run_points(url: str, study: str, job_path: str, points: list[dict[str, Any]]
 def _worker_trials(v: Validated, runner: Any, rdb: Any, study: Any, results: str, plan: Any):
     """The trial function of this worker; first, the trials an earlier worker finished but
     could not record (the database was away too long) are recorded from their folders."""
-    from .errors import notify
-    from .storage.tables import ensure_tables
-    from .executor import TrialExecutor
-    from .trial import record_outcomes
+    from ..errors import notify
+    from ..storage.tables import ensure_tables
+    from ..executor import TrialExecutor
+    from ..trial import record_outcomes
 
     ensure_tables(rdb.engine)
     recorded = record_outcomes(study, Path(results).resolve(), rdb.engine)
@@ -351,10 +353,10 @@ def _worker_trials(v: Validated, runner: Any, rdb: Any, study: Any, results: str
 
 def best(storage: str | None, study: str | None, per_workload: bool = False
          ) -> dict[str, Any]:
-    from .reports import best_of
-    from .reports import per_workload as workload_bests
+    from ..reports import best_of
+    from ..reports import per_workload as workload_bests
 
-    from .reports import feasibility
+    from ..reports import feasibility
 
     s = read_study(storage, study)
     result = best_of(s)
@@ -377,9 +379,9 @@ TRIAL_ROW_ATTRS = (REASON, SAMPLES, SPREAD, METRICS, CONSTRAINTS_MET, PROGRESS, 
 
 
 def trials(storage: str | None, study: str | None) -> tuple[str, list[dict[str, Any]]]:
-    from .reports import trial_rows
+    from ..reports import trial_rows
 
-    from .reports import study_noise
+    from ..reports import study_noise
 
     s = read_study(storage, study, user_keys=TRIAL_ROW_ATTRS + (DUPLICATE_OF, RACE,
                                                                 CONFIRM_ROUND, BASELINE))
@@ -393,7 +395,7 @@ def trials(storage: str | None, study: str | None) -> tuple[str, list[dict[str, 
 def labels(storage: str | None, study: str | None) -> tuple[list[str], dict[str, str]]:
     """The names of a study's objectives ("score" unless the job named several), and the
     units of its parameters written with units (so tables show 128m, not 134217728)."""
-    from .reports import objectives_of
+    from ..reports import objectives_of
 
     s = read_study(storage, study)
     return [o["name"] for o in objectives_of(s)], s.user_attrs.get(UNITS) or {}
@@ -401,8 +403,8 @@ def labels(storage: str | None, study: str | None) -> tuple[list[str], dict[str,
 
 def runs(storage: str | None, study: str | None, number: int) -> tuple[str, list[dict[str, Any]]]:
     """The per-container rows of one trial."""
-    from .storage import trial_id
-    from .storage.tables import runs_of
+    from ..storage import trial_id
+    from ..storage.tables import runs_of
 
     s = read_study(storage, study)
     found = s.trial(number)
@@ -418,7 +420,7 @@ def runs(storage: str | None, study: str | None, number: int) -> tuple[str, list
 
 
 def studies(storage: str | None) -> list[dict[str, Any]]:
-    from .storage.read import connect, study_counts
+    from ..storage.read import connect, study_counts
 
     return study_counts(connect(existing_url(storage)))
 
@@ -426,8 +428,8 @@ def studies(storage: str | None) -> list[dict[str, Any]]:
 def cleanup(study: str | None, everything: bool) -> tuple[list[str], list[str], list[str]]:
     """What dead tuner processes left: (containers, networks, swarm services/configs/networks
     when the engine is a swarm manager)."""
-    from .runner import swarm_pool as swarm
-    from .runner.docker import connect, remove_leftovers
+    from ..runner import swarm_pool as swarm
+    from ..runner.docker import connect, remove_leftovers
 
     api = connect()
     try:
@@ -439,213 +441,3 @@ def cleanup(study: str | None, everything: bool) -> tuple[list[str], list[str], 
         api.close()
 
 
-def importance(storage: str | None, study: str | None) -> tuple[str, list[Any]]:
-    """Which parameters matter: the study's name and one answer per group of trials."""
-    from .reports import primary_view
-    from .reports.importance import study_importance
-
-    _quiet_optuna()
-    s = read_study(storage, study)
-    return s.study_name, study_importance(primary_view(s))
-
-
-def effect(storage: str | None, study: str | None, param: str, *, measure: bool = False,
-           steps: int = 2, results: str = "results",
-           on_event: Callable[[TrialEvent], None] = lambda e: None) -> tuple[str, Any, int]:
-    """Would raising PARAM help: (study name, the answer, trials run by --measure)."""
-    from .reports import primary_view
-    from .reports.effect import study_effect
-
-    _quiet_optuna()
-    s = read_study(storage, study)
-    study_effect(primary_view(s), param)  # an unknown PARAM is refused before any container runs
-    ran = 0
-    if measure:
-        ran = sweep(storage, s.study_name, param, steps=steps, results=results,
-                    on_event=on_event)
-        s = read_study(storage, s.study_name)
-    return s.study_name, study_effect(primary_view(s), param), ran
-
-
-def sweep(storage: str | None, study: str | None, param: str, *, steps: int = 2,
-          results: str = "results",
-          on_event: Callable[[TrialEvent], None] = lambda e: None) -> int:
-    """`--measure`: run the sweep of `param` around the study's best trial (tuner.sweep
-    chooses the points) as trials of the study; return how many ran."""
-    from .sweep import sweep_points
-    from .reports.axes import axis_of_dimension
-    from .storage import load_study, open_storage
-
-    url = existing_url(storage)
-    _quiet_optuna()
-    s = load_study(open_storage(url), url, study)
-    job_path = s.user_attrs.get(JOB)
-    if not job_path:
-        raise InputError(f"--measure: study '{s.study_name}' does not record its job file",
-                         hint="run `tuner optimize JOB` on it once (it records the job's path)")
-    if not Path(job_path).exists():
-        raise InputError(f"--measure: the study's job file {job_path} is gone",
-                         hint="restore it there; --measure runs the job's containers")
-    space = validate(job_path).space
-    if param not in space.knobs:
-        raise InputError(f"--measure: '{param}' is not a knob of {job_path} "
-                         f"(knobs: {', '.join(space.knobs)})")
-    from .reports import best_of
-
-    found = best_of(s)
-    if found is None:
-        raise InputError(f"study '{s.study_name}' has no complete trial yet",
-                         hint="see why with `tuner trials`")
-    best = next(t for t in s.get_trials(deepcopy=False) if t.number == found["number"])
-    defaults = space.defaults()
-    base = space.clean({n: best.params.get(n, defaults[n]) for n in space.knobs})
-    points = sweep_points(axis_of_dimension(space.knobs[param]), base, steps)
-    return run_points(url, s.study_name, job_path, points, results=results,
-                      user_attrs={SWEEP: param}, on_event=on_event)
-
-
-def report(storage: str | None, study: str | None, output: str) -> tuple[Path, int]:
-    """The HTML report written to `output`: its path and how many trials it covers."""
-    from .reports.html import write_report
-
-    _quiet_optuna()
-    s = read_study(storage, study)
-    try:
-        return write_report(s, output), len(s.trials)
-    except OSError as exc:
-        from .errors import TunerError
-
-        raise TunerError(f"cannot write the report to {output or repr(output)}: "
-                         f"{exc.strerror or exc}", hint="pass -o FILE somewhere writable") from None
-
-
-@dataclass
-class Dashboard:
-    url: str  # shown, without a password
-    artifacts: Path
-    uploaded_files: int
-    uploaded_trials: int
-    storage: Any
-    notes: int = 0  # studies whose importance note was (re)written
-
-    def serve(self, host: str, port: int) -> None:
-        from .reports.dashboard import serve
-
-        try:
-            serve(self.storage, self.artifacts, host, port)
-        except OSError as exc:
-            from .errors import TunerError
-
-            raise TunerError(f"cannot serve on {host}:{port}: {exc.strerror or exc}",
-                             hint="choose another --port") from None
-
-
-def dashboard(storage: str | None, results: str, artifact_dir: str | None) -> Dashboard:
-    """optuna-dashboard on the storage, with the logs not yet uploaded uploaded first (to the
-    same folder `tuner optimize` uploads each trial's merged log to)."""
-    from . import storage as store
-    from .reports.dashboard import upload_logs
-
-    url = existing_url(storage)
-    _quiet_optuna()
-    rdb = store.open_storage(url)
-    artifacts = Path(artifact_dir) if artifact_dir else Path(results) / ".artifacts"
-    done = upload_logs(rdb, results, artifacts)
-    notes = _importance_notes(rdb, url)
-    return Dashboard(store.redact(url), artifacts, done.files, done.trials, rdb, notes)
-
-
-def _importance_notes(rdb: Any, url: str) -> int:
-    """Each study's note explains the dashboard's importance chart (PED-ANOVA) beside tuner's
-    fANOVA, so the two answers never disagree unexplained. Returns the notes (re)written."""
-    import optuna
-
-    from .errors import TunerError
-    from .reports import primary_view
-    from .reports.dashboard import importance_note, save_importance_note
-    from .reports.importance import study_importance
-
-    written = 0
-    for summary in rdb.get_all_studies():
-        try:
-            groups = study_importance(primary_view(read_study(url, summary.study_name)))
-        except TunerError:  # no scikit-learn: the dashboard still serves, without the note
-            continue
-        study = optuna.load_study(study_name=summary.study_name, storage=rdb)
-        written += save_importance_note(study, importance_note(groups))
-    return written
-
-
-def profile_file_top(path: str, sample_index: str | None, n: int) -> dict[str, Any]:
-    """`profile top FILE`: the top functions of a profile file (pprof protobuf or folded)."""
-    from .collect.pprof import read_profile
-
-    index: str | int | None = sample_index
-    if sample_index is not None and sample_index.isdigit():
-        index = int(sample_index)
-    return read_profile(path).top(index, n=n).to_dict()
-
-
-def profile_answer(kind: str, storage: str | None, study: str | None, **kwargs: Any
-                   ) -> dict[str, Any]:
-    """`trial_top`, `compare` or `diff` from reports.profiles, on a stored study."""
-    from .reports import profiles
-
-    s = read_study(storage, study)
-    return getattr(profiles, kind)(s, _engine_with_tables(s), **kwargs)
-
-
-def _engine_with_tables(study: Any) -> Any:
-    from .storage import engine_of
-    from .storage.tables import ensure_tables
-
-    ensure_tables(engine_of(study))
-    return engine_of(study)
-
-
-def existing_url(storage: str | None) -> str:
-    """The storage URL to read from; a SQLite file that is not there is an input error."""
-    from . import storage as store
-
-    url = store.resolve_url(storage)
-    if url.startswith("sqlite:") and store.sqlite_path(url) is None:
-        raise InputError(f"--storage: {url} is an in-memory database: it holds no studies",
-                         hint="name the file, e.g. sqlite:///tuner.db")
-    local = store.sqlite_path(url)
-    if local is not None and not local.exists():  # don't create an empty database to read
-        raise InputError(f"no study database at {local}",
-                         hint="run `tuner optimize JOB` here first, or pass --storage URL")
-    return url
-
-
-def read_study(storage: str | None, study: str | None,
-               user_keys: tuple[str, ...] | None = None) -> "StoredStudy":
-    """A stored study to answer questions from: read in plain SQL, without Optuna (the only
-    one, unless named); errors say what exists."""
-    from .storage.read import connect
-    from .storage.read import read_study as read
-
-    url = existing_url(storage)
-    return read(connect(url), url, study, user_keys)
-
-
-def _engine_if_tables(study: Any) -> Any:
-    """The engine, when the tuner's own tables are there (a study made by Optuna alone has
-    none): reading never creates them."""
-    from sqlalchemy import inspect
-
-    from .storage import engine_of
-
-    engine = engine_of(study)
-    return engine if inspect(engine).has_table("tuner_runs") else None
-
-
-def _quiet_optuna() -> None:
-    import warnings
-
-    import optuna
-
-    # The CLI reports trials itself; Optuna's per-trial log lines would repeat them.
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    # Heartbeats and artifacts are marked experimental; the warning is noise to a user.
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
