@@ -128,17 +128,11 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
     many ran. `rebaseline` re-measures the default configuration every N trials (drift).
     `n_jobs` trials run at once, in threads (each trial_fn call must be thread-safe);
     `on_interrupt` is called on Ctrl-C so that they stop too."""
-    import threading
-
-    import optuna
-    from optuna.trial import TrialState
-
     from .storage import QueueEmpty
     from .storage import backend as storage_backend
     from .storage.tables import lock
 
     backend = storage_backend(study)
-    units = space.units
     total = n_trials
     if not grid and not study.get_trials(deepcopy=False):
         # A new study measures the configuration a person starts from first.
@@ -150,15 +144,46 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
         total = waiting if n_trials is None else min(n_trials, waiting)
         if total == 0:
             return 0
-    finished = 0
-    counting = threading.Lock()
+    run = _Run(space, trial_fn, on_event, total, grid, target, rebaseline,
+               multi=len(study.directions) > 1)
+    backend.queue_only = grid
+    try:
+        if n_jobs > 1:
+            _optimize_in_threads(study, run.objective, total, timeout, run.after, n_jobs,
+                                 on_interrupt)
+        else:
+            study.optimize(run.objective, n_trials=total, timeout=timeout,
+                           callbacks=[run.after], catch=(TrialFailed,), gc_after_trial=False)
+    except QueueEmpty:
+        pass  # another worker took the last grid point
+    finally:
+        backend.queue_only = False
+    return run.finished
 
-    def objective(trial: optuna.Trial) -> float:
-        params = suggest(trial, space)
-        on_event(TrialEvent("start", trial.number, params, done=finished, total=total,
-                            units=units))
+
+class _Run:
+    """One run of a study: the objective Optuna calls for each trial, and what happens after
+    each (events, grid end, target, re-measured baselines). Trials may finish in threads."""
+
+    def __init__(self, space: Space, trial_fn: TrialFn, on_event: Callable[[TrialEvent], None],
+                 total: int | None, grid: bool, target: float | None,
+                 rebaseline: int | None, multi: bool):
+        import threading
+
+        self.space, self.trial_fn, self.on_event = space, trial_fn, on_event
+        self.total, self.grid, self.target, self.rebaseline = total, grid, target, rebaseline
+        self.multi = multi
+        self.finished = 0
+        self.counting = threading.Lock()
+
+    def objective(self, trial: "optuna.Trial") -> Any:
+        import optuna
+
+        params = suggest(trial, self.space)
+        self.on_event(TrialEvent("start", trial.number, params, done=self.finished,
+                                 total=self.total, units=self.space.units))
         try:
-            return trial_fn(params, trial)
+            return self.trial_fn(params, trial)
         except optuna.TrialPruned as exc:  # recorded as PRUNED with the values it reached
             trial.set_user_attr(REASON, str(exc))
             raise
@@ -175,45 +200,40 @@ def run_study(study: "optuna.Study", space: Space, trial_fn: TrialFn, *, n_trial
             trial.set_user_attr(REASON, f"tuner error: {exc}")
             raise
 
-    multi = len(study.directions) > 1
+    def after(self, study: "optuna.Study", frozen: "optuna.trial.FrozenTrial") -> None:
+        from optuna.trial import TrialState
 
-    def after(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
-        nonlocal finished
-        with counting:
-            finished += 1
-        best = None if multi else _best(study)
-        values = list(frozen.values) if frozen.values else None
+        with self.counting:
+            self.finished += 1
         feasible = None
         if frozen.constraints and frozen.state == TrialState.COMPLETE:
             feasible = all(v <= 0 for v in frozen.constraints.values())
+        self.on_event(self._end_event(study, frozen, feasible))
+        if self.grid and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            study.stop()
+        if self.target is not None and not self.multi and frozen.state == TrialState.COMPLETE \
+                and feasible is not False and _reached(study, frozen.value, self.target):
+            study.stop()  # the seed's `for myPerf < topPerf`: good enough is done
+        if self.rebaseline and self.finished % self.rebaseline == 0 \
+                and (self.total is None or self.finished < self.total):
+            study.enqueue_trial(self.space.defaults(), user_attrs={BASELINE: True})
+
+    def _end_event(self, study: "optuna.Study", frozen: "optuna.trial.FrozenTrial",
+                   feasible: bool | None) -> TrialEvent:
+        from optuna.trial import TrialState
+
+        multi = self.multi
+        best = None if multi else _best(study)
+        values = list(frozen.values) if frozen.values else None
         on_front = multi and frozen.state == TrialState.COMPLETE and any(
             t.number == frozen.number for t in study.best_trials)
-        on_event(TrialEvent(
-            "end", frozen.number, space.clean(frozen.params), state=frozen.state.name,
+        return TrialEvent(
+            "end", frozen.number, self.space.clean(frozen.params), state=frozen.state.name,
             value=None if multi or not values else values[0],
             values=values if multi else None, reason=frozen.user_attrs.get(REASON),
             best_value=best.value if best else None, best_number=best.number if best else None,
-            done=finished, total=total, units=units, on_front=on_front, feasible=feasible))
-        if grid and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-            study.stop()
-        if target is not None and not multi and frozen.state == TrialState.COMPLETE \
-                and feasible is not False and _reached(study, frozen.value, target):
-            study.stop()  # the seed's `for myPerf < topPerf`: good enough is done
-        if rebaseline and finished % rebaseline == 0 and (total is None or finished < total):
-            study.enqueue_trial(space.defaults(), user_attrs={BASELINE: True})
-
-    backend.queue_only = grid
-    try:
-        if n_jobs > 1:
-            _optimize_in_threads(study, objective, total, timeout, after, n_jobs, on_interrupt)
-        else:
-            study.optimize(objective, n_trials=total, timeout=timeout, callbacks=[after],
-                           catch=(TrialFailed,), gc_after_trial=False)
-    except QueueEmpty:
-        pass  # another worker took the last grid point
-    finally:
-        backend.queue_only = False
-    return finished
+            done=self.finished, total=self.total, units=self.space.units, on_front=on_front,
+            feasible=feasible)
 
 
 def _optimize_in_threads(study: "optuna.Study", objective: Any, total: int | None,

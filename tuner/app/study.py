@@ -126,7 +126,6 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
     from ..job.goals import goals_of
     from ..optimize import confirm_top, make_pruner, make_sampler, run_study
     from ..reports import best_of
-    from ..storage.views import create_results_view
 
     o = options or Options()
     v = validate(path)
@@ -155,30 +154,9 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
     runner, jobs = _runner(job, name, o)
 
     with runner:  # first: an engine problem leaves nothing made
-        import optuna
-
         rdb = store.open_storage(url, heartbeat=True)
-        existing = store.study_names(rdb)
-        s = optuna.create_study(storage=rdb, study_name=name, directions=list(goals.directions),
-                                sampler=optuna_sampler, load_if_exists=True,
-                                pruner=make_pruner(o.pruner if prune else None))
-        have = [d.name.lower() for d in s.directions]
-        if name in existing and have != list(goals.directions):
-            raise InputError(f"--study: study '{name}' exists and is to {', '.join(have)}, but "
-                             f"the job says {', '.join(goals.directions)}",
-                             hint="pass another --study NAME")
-        s.set_user_attr(JOB, str(Path(job.source).resolve()))
-        if job.objectives:
-            s.set_user_attr(OBJECTIVES, [{"name": n, "direction": d}
-                                         for n, d in zip(goals.names, goals.directions)])
-        if job.constraints:
-            s.set_user_attr(STUDY_CONSTRAINTS, list(job.constraints))
-        # How trials measure (repeats, workload values): later runs of the study (--measure,
-        # confirmations) measure the same way, so their numbers compare.
-        s.set_user_attr(MEASURING, {"repeat": o.repeat, "workload": o.workload})
-        if space.units:
-            s.set_user_attr(UNITS, space.units)  # reports show 128m, not 134217728
-        create_results_view(s, space.distributions())  # the seed's query, in SQL
+        s = _open_study(rdb, name, v, o, goals, optuna_sampler,
+                        make_pruner(o.pruner if prune else None))
         trial_fn = _worker_trials(v, runner, rdb, s, results, plan)
         if o.race:
             ran = _race(s, space, trial_fn, o, plan, n_trials, on_event, jobs)
@@ -191,6 +169,39 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
             ran += confirm_top(s, space, trial_fn, top=o.confirm, runs=o.confirm_runs,
                                seed=o.seed, on_event=on_event)
         return Optimized(study=name, storage=store.redact(url), ran=ran, best=best_of(s))
+
+
+def _open_study(rdb: Any, name: str, v: Validated, o: Options, goals: Any, sampler: Any,
+                pruner: Any) -> Any:
+    """The study, made or continued, with what later commands read of the job: its file,
+    objectives, constraints, how trials measure, units; and the results view for SQL."""
+    import optuna
+
+    from .. import storage as store
+    from ..storage.views import create_results_view
+
+    job, space = v.job, v.space
+    existing = store.study_names(rdb)
+    s = optuna.create_study(storage=rdb, study_name=name, directions=list(goals.directions),
+                            sampler=sampler, load_if_exists=True, pruner=pruner)
+    have = [d.name.lower() for d in s.directions]
+    if name in existing and have != list(goals.directions):
+        raise InputError(f"--study: study '{name}' exists and is to {', '.join(have)}, but "
+                         f"the job says {', '.join(goals.directions)}",
+                         hint="pass another --study NAME")
+    s.set_user_attr(JOB, str(Path(job.source).resolve()))
+    if job.objectives:
+        s.set_user_attr(OBJECTIVES, [{"name": n, "direction": d}
+                                     for n, d in zip(goals.names, goals.directions)])
+    if job.constraints:
+        s.set_user_attr(STUDY_CONSTRAINTS, list(job.constraints))
+    # How trials measure (repeats, workload values): later runs of the study (--measure,
+    # confirmations) measure the same way, so their numbers compare.
+    s.set_user_attr(MEASURING, {"repeat": o.repeat, "workload": o.workload})
+    if space.units:
+        s.set_user_attr(UNITS, space.units)  # reports show 128m, not 134217728
+    create_results_view(s, space.distributions())  # the seed's query, in SQL
+    return s
 
 
 def _checked(o: Options, multi: bool) -> Options:
