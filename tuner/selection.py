@@ -293,6 +293,32 @@ def separate(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool | None:
     return a["ci"][1] < b["ci"][0] or b["ci"][1] < a["ci"][0]
 
 
+def _fresh(same: list[Any]) -> tuple[list[Any], str]:
+    """A configuration's confirmation re-runs when it has any, else all its trials."""
+    from .attrs import CONFIRM
+
+    fresh = [t for t in same if t.user_attrs.get(CONFIRM)]
+    return (fresh, "re-runs") if fresh else (same, "all trials")
+
+
+def _described(trials: list[Any], params: dict[str, Any], baseline: dict[str, Any] | None,
+               noise: Any, floor: Any) -> dict[str, Any] | None:
+    """One configuration's measurements, and its ratio to the baseline side by side."""
+    same = [t for t in trials if config_key(t.params) == config_key(params)]
+    if not same:
+        return None
+    chosen, on = _fresh(same)
+    d = describe([primary(t) for t in chosen], [t.number for t in chosen], params, noise)
+    d["measured_on"] = on
+    d["pooled_median"] = statistics.median(primary(t) for t in same)
+    d["vs_baseline"] = None
+    if baseline and config_key(params) == config_key(baseline["params"]):
+        d["vs_baseline"] = _itself(trials, params)  # the default made the top K
+    elif baseline:
+        d["vs_baseline"] = paired(trials, params, baseline["params"], floor)
+    return d
+
+
 def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The winner among `configs`, beside the runner-up and the baseline (the default).
 
@@ -303,39 +329,22 @@ def confirmed_summary(study: Any, configs: list[dict[str, Any]]) -> dict[str, An
     those of the re-runs alone: the earlier results are why a configuration made the top K,
     so they lean towards luck (the winner's curse).
     """
-    from .attrs import BASELINE, CONFIRM
+    from .attrs import BASELINE
 
     trials = _complete(study, feasible_only=False)  # the default is compared, kept or not
     sign = better_first(study)
     noise = study_noise(trials)
     floor = noise_floor(noise)
 
-    def fresh_of(same: list[Any]) -> tuple[list[Any], str]:
-        fresh = [t for t in same if t.user_attrs.get(CONFIRM)]
-        return (fresh, "re-runs") if fresh else (same, "all trials")
-
     base_trials = [t for t in trials if t.user_attrs.get(BASELINE)]
     baseline = None
     if base_trials:
-        chosen, on = fresh_of(base_trials)
+        chosen, on = _fresh(base_trials)
         baseline = describe([primary(t) for t in chosen], [t.number for t in chosen],
                             dict(base_trials[0].params), noise)
         baseline["measured_on"] = on
-    described = []
-    for params in configs:
-        same = [t for t in trials if config_key(t.params) == config_key(params)]
-        if not same:
-            continue
-        chosen, on = fresh_of(same)
-        d = describe([primary(t) for t in chosen], [t.number for t in chosen], params, noise)
-        d["measured_on"] = on
-        d["pooled_median"] = statistics.median(primary(t) for t in same)
-        d["vs_baseline"] = None
-        if baseline and config_key(params) == config_key(baseline["params"]):
-            d["vs_baseline"] = _itself(trials, params)  # the default made the top K
-        elif baseline:
-            d["vs_baseline"] = paired(trials, params, baseline["params"], floor)
-        described.append(d)
+    described = [d for d in (_described(trials, params, baseline, noise, floor)
+                             for params in configs) if d is not None]
     if not described:
         return None
     if all(d["vs_baseline"] for d in described):

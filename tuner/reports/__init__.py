@@ -50,23 +50,10 @@ def best_of(study: "optuna.Study") -> dict[str, Any] | None:
     constraints, or None. With several objectives: the front member best on the first
     objective, and "values", "objectives" and "front" (every front member)."""
     multi = is_multi(study)
-    if multi:
-        front = front_of(study)
-        if not front:
-            return None
-        t = front[0]
-    else:
-        try:
-            t = study.best_trial
-        except ValueError:
-            return None
-        if feasible(t) is False:  # the best of those that kept the constraints
-            kept = [x for x in study.get_trials(deepcopy=False)
-                    if x.state.name == "COMPLETE" and x.values and feasible(x) is not False]
-            if not kept:
-                return None
-            sign = 1 if directions_of(study)[0] == "minimize" else -1
-            t = min(kept, key=lambda x: (sign * x.values[0], x.number))
+    front = front_of(study) if multi else None
+    t = (front[0] if front else None) if multi else _best_feasible(study)
+    if t is None:
+        return None
     out: dict[str, Any] = {"study": study.study_name, "number": t.number, "value": primary(t),
                            "params": dict(t.params)}
     if multi:
@@ -111,6 +98,22 @@ def best_of(study: "optuna.Study") -> dict[str, Any] | None:
 
 
 NOISE_READ_LIMIT = 2000  # trials
+
+
+def _best_feasible(study: "optuna.Study") -> Any:
+    """The best complete trial that kept the constraints, or None."""
+    try:
+        t = study.best_trial
+    except ValueError:
+        return None
+    if feasible(t) is not False:
+        return t
+    kept = [x for x in study.get_trials(deepcopy=False)
+            if x.state.name == "COMPLETE" and x.values and feasible(x) is not False]
+    if not kept:
+        return None
+    sign = 1 if directions_of(study)[0] == "minimize" else -1
+    return min(kept, key=lambda x: (sign * x.values[0], x.number))
 
 
 def _count(study: "optuna.Study") -> int:
