@@ -140,3 +140,24 @@ def test_no_two_test_modules_share_a_name():
     collection, which stops the whole suite."""
     names = [p.name for p in (ROOT.parent / "tests").rglob("test_*.py")]
     assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+
+
+MAX_FUNCTION_LINES, MAX_MODULE_LINES = 60, 500
+
+
+def test_functions_and_modules_stay_readable():
+    """A function a person can read on one screen, a module in one sitting (protobuf's
+    generated code aside)."""
+    long = []
+    for p in ROOT.rglob("*.py"):
+        if p.name.endswith("_pb2.py"):
+            continue
+        text = p.read_text()
+        if text.count("\n") > MAX_MODULE_LINES:
+            long.append(f"{p.relative_to(ROOT.parent)}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > MAX_FUNCTION_LINES:
+                    long.append(f"{p.relative_to(ROOT.parent)}:{node.lineno} {node.name}: {n}")
+    assert not long, long
