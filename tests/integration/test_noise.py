@@ -39,25 +39,27 @@ def trials(tmp_path, study):
                              storage=f"sqlite:///{tmp_path}/tuner.db").get_trials()
 
 
-def test_repeats_shrink_the_spread(busybox, write_job, run_cli, tmp_path, capsys):
-    # The same configuration, 8 trials each: single runs against medians of 5.
-    spreads = {}
+def test_repeats_take_the_median_of_their_runs(busybox, write_job, run_cli, tmp_path, capsys):
+    # The same configuration, 8 trials each: single runs, and medians of 5. (That a median
+    # of 5 spreads less than one run is statistics, not tuner: asserted on 8 trials it failed
+    # about one run in ten. What tuner must do is asserted on every trial instead.)
     for repeat in (1, 5):
         study = f"rep{repeat}"
         path = job(write_job, busybox, study, noise=1.0, low=5,
                    extra="  copy: {enum: [1, 2, 3, 4, 5, 6, 7, 8]}\n")
         assert run_cli("optimize", str(path), "--sampler", "grid", "--repeat",
                        str(repeat), "--json") == 0
-        values = [t.value for t in trials(tmp_path, study)]
-        assert len(values) == 8
-        spreads[repeat] = statistics.stdev(values)
-        t = trials(tmp_path, study)[0]
-        assert len(t.user_attrs["samples"]["-"]) == repeat
-        assert t.value == pytest.approx(statistics.median(t.user_attrs["samples"]["-"]))
-        if repeat > 1:
-            spread = t.user_attrs["spread"]["-"]
-            assert spread["n"] == 5 and spread["min"] <= t.value <= spread["max"]
-    assert spreads[5] < spreads[1], spreads
+        done = trials(tmp_path, study)
+        assert len(done) == 8
+        for t in done:
+            samples = t.user_attrs["samples"]["-"]
+            assert len(samples) == repeat
+            assert all(4 <= v <= 6 for v in samples)  # 5 +- the noise: each run's own score
+            assert t.value == pytest.approx(statistics.median(samples))
+            if repeat > 1:
+                spread = t.user_attrs["spread"]["-"]
+                assert spread["n"] == 5 and spread["min"] <= t.value <= spread["max"]
+                assert len(set(samples)) > 1  # five runs, not one read five times
     capsys.readouterr()
 
 
