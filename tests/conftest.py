@@ -27,6 +27,19 @@ def wait_for(predicate, seconds: float, what: str = "condition"):
     raise AssertionError(f"{what} not met in {seconds}s")
 
 
+def one_knob_space():
+    """A search space of one int knob x in 1..9, default 9: the confirmation and racing
+    tests' synthetic jobs."""
+    from tuner.job.load import parse_job
+    from tuner.space import Space
+
+    job = parse_job(textwrap.dedent("""
+        parameters: {x: {range: {min: 1, max: 9}, default: 9}}
+        spec: {containers: {main: {image: none}}}
+    """), "t.yaml", environ={})
+    return Space(job, job.source)
+
+
 def need(what: str, reason: str) -> None:
     """Skip, or fail when CI is set: a missing engine in CI is a broken CI, not a pass."""
     message = f"{what} unavailable: {reason}"

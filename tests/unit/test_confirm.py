@@ -5,26 +5,21 @@ containers): what is tested is the order of the runs and the statistics."""
 
 from __future__ import annotations
 
-import textwrap
 
 import optuna
 import pytest
 
-from tuner.job import parse_job
 from tuner.optimize import BASELINE, CONFIRM, CONFIRM_ROUND, confirm_top, run_study
 from tuner.reports.confidence import confirmation_verdict
 from tuner.selection import paired
+from tests.conftest import one_knob_space
 from tuner.space import Space
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
 def _space() -> Space:
-    job = parse_job(textwrap.dedent("""
-        parameters: {x: {range: {min: 1, max: 9}, default: 9}}
-        spec: {containers: {main: {image: none}}}
-    """), "t.yaml", environ={})
-    return Space(job, job.source)
+    return one_knob_space()
 
 
 def truth(x: int) -> float:

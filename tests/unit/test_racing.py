@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import random
-import textwrap
 
 import optuna
 import pytest
@@ -13,9 +12,9 @@ from optuna.distributions import IntDistribution
 from optuna.trial import TrialState, create_trial
 
 from tuner.attrs import BASELINE, CONFIRM, CONFIRM_ROUND, RACE
-from tuner.job import parse_job
 from tuner.racing import Budget, race_study, race_verdict, worth_racing
 from tuner.selection import calibrated, interval, noise_floor, study_noise, t975
+from tests.conftest import one_knob_space
 from tuner.space import Space
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -103,11 +102,7 @@ def test_race_verdicts():
 
 
 def _space() -> Space:
-    job = parse_job(textwrap.dedent("""
-        parameters: {x: {range: {min: 1, max: 9}, default: 9}}
-        spec: {containers: {main: {image: none}}}
-    """), "t.yaml", environ={})
-    return Space(job, job.source)
+    return one_knob_space()
 
 
 def truth(x: int) -> float:
