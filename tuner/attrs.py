@@ -19,6 +19,7 @@ CONSTRAINTS_MET = "constraints_met"  # {constraint as written: true when the tri
 PROGRESS = "progress"  # the intermediate values the trial's log printed, in order
 PRUNED_AT = "pruned_at"  # {"step", "value", "pruner"} when a pruner stopped the trial
 NODE = "node"  # --runner swarm: the node the trial's containers ran on
+WARM_SEED = "warm_seed"  # an earlier study's configuration run first: {"study", "rank"}
 RACE = "race"  # a racing run: {"id", "pair", "role": "candidate" | "incumbent", "candidate"}
 
 # Study user attributes
@@ -27,4 +28,5 @@ MEASURING = "measuring"  # the --repeat and --workload it runs with
 CONFIRMED = "confirmed"  # the winner chosen on confirmed measurements
 OBJECTIVES = "objectives"  # [{"name", "direction"}] of a study with several objectives
 STUDY_CONSTRAINTS = "constraints"  # the study's constraints, as written
+WARM_START = "warm_start"  # where the study's prior came from, what was used and dropped
 UNITS = "units"  # {parameter: "bytes" | "seconds"} for ranges written with units

@@ -106,6 +106,18 @@ def _key(params: dict[str, Any], names: list[str]) -> tuple[str, ...]:
     return tuple(repr(params[n]) for n in names)
 
 
+def start_from(study: "optuna.Study", space: Space, seeds: list[dict[str, Any]],
+               source: str) -> None:
+    """A warm-started study's first trials: the default configuration, then the earlier
+    study's best configurations (`seeds`), measured on this machine before the search."""
+    from .attrs import WARM_SEED
+
+    if not study.get_trials(deepcopy=False):
+        study.enqueue_trial(space.defaults(), user_attrs={BASELINE: True})
+    for i, point in enumerate(seeds):
+        study.enqueue_trial(point, user_attrs={WARM_SEED: {"study": source, "rank": i + 1}})
+
+
 def suggest(trial: "optuna.Trial", space: Space) -> dict[str, Any]:
     params = {}
     for d in space:
