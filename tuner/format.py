@@ -96,3 +96,22 @@ def race_text(summary: dict[str, Any] | None) -> str | None:
     text = (f"racing: {race['candidates']} candidate(s), {race['dropped_after_one_run']} "
             f"dropped after one run, {race['raced']} raced, {race['won']} won")
     return text + (f"; stopped: {race['stopped']}" if race.get("stopped") else "")
+
+
+def warm_start_text(summary: dict[str, Any]) -> str:
+    """What a warm start used and dropped, in a sentence or three (tuner.warmstart)."""
+    where = "this study's trials on other workload values" if summary.get("workloads") \
+        else f"study '{summary['study']}' ({summary['storage']})"
+    text = (f"warm start from {where}: {summary['used']} of {summary['trials']} finished "
+            f"trial(s) inform the sampler (a prior, not results)")
+    dropped = summary.get("dropped") or {}
+    if dropped:
+        text += "; dropped: " + ", ".join(f"{n} trial(s) ({why})" for why, n in dropped.items())
+    params = summary.get("parameters_dropped") or {}
+    if params:
+        text += "; parameters left out: " + ", ".join(f"{n} ({why})" for n, why in params.items())
+    if summary.get("new_parameters"):
+        text += "; new here, no prior: " + ", ".join(summary["new_parameters"])
+    if summary.get("seeds"):
+        text += f"; its {summary['seeds']} best configuration(s) run first"
+    return text

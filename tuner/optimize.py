@@ -112,8 +112,7 @@ def start_from(study: "optuna.Study", space: Space, seeds: list[dict[str, Any]],
     study's best configurations (`seeds`), measured on this machine before the search."""
     from .attrs import WARM_SEED
 
-    if not study.get_trials(deepcopy=False):
-        study.enqueue_trial(space.defaults(), user_attrs={BASELINE: True})
+    study.enqueue_trial(space.defaults(), user_attrs={BASELINE: True})
     for i, point in enumerate(seeds):
         study.enqueue_trial(point, user_attrs={WARM_SEED: {"study": source, "rank": i + 1}})
 

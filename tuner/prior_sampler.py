@@ -17,6 +17,7 @@ from optuna.samplers import BaseSampler
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from .storage.view import StudyView
 from .warmstart import HORIZON, Prior, agreement, fading, nearest_rank, quantiles
 
 
@@ -57,9 +58,8 @@ class PriorSampler(BaseSampler):
     def reseed_rng(self) -> None:
         self.base.reseed_rng()
 
-    def view(self, study: "optuna.Study") -> "_View":
-        own = [t for t in study._get_trials(deepcopy=False, use_cache=True)
-               if t.number not in self.hidden]
+    def view(self, study: "optuna.Study") -> "StudyView":
+        own = [t for t in study.get_trials(deepcopy=False) if t.number not in self.hidden]
         done = [t for t in own if t.state == TrialState.COMPLETE and t.values]
         key = (len(own), len(done))
         if self._cached is not None and self._cached[0] == key:
@@ -77,9 +77,9 @@ class PriorSampler(BaseSampler):
         for t in own:
             if t.number in ranks:
                 t = copy.copy(t)
-                t._values = [_value(ranks[t.number], maximize)]
+                t.value = _value(ranks[t.number], maximize)
             trials.append(t)
-        view = _View(study, trials)
+        view = StudyView(study, trials)
         self._cached = (key, view)
         return view
 
@@ -94,25 +94,3 @@ class PriorSampler(BaseSampler):
 def _value(rank: float, maximize: bool) -> float:
     """A rank (0 the best) as a value in the study's direction."""
     return 1.0 - rank if maximize else rank
-
-
-class _View:
-    """The study as the wrapped sampler reads it: its trials are the prior's and its own."""
-
-    def __init__(self, study: "optuna.Study", trials: list[FrozenTrial]):
-        self._study, self._trials = study, trials
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._study, name)
-
-    def _get_trials(self, deepcopy: bool = True, states: Container[TrialState] | None = None,
-                    use_cache: bool = False) -> list[FrozenTrial]:
-        return [t for t in self._trials if states is None or t.state in states]
-
-    def get_trials(self, deepcopy: bool = True,
-                   states: Container[TrialState] | None = None) -> list[FrozenTrial]:
-        return self._get_trials(deepcopy, states)
-
-    @property
-    def trials(self) -> list[FrozenTrial]:
-        return list(self._trials)

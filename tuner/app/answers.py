@@ -137,6 +137,7 @@ def _importance_notes(rdb: Any, url: str) -> int:
     fANOVA, so the two answers never disagree unexplained. Returns the notes (re)written."""
     import optuna
 
+    from ..attrs import WARM_START
     from ..errors import TunerError
     from ..reports import primary_view
     from ..reports.dashboard import importance_note, save_importance_note
@@ -149,7 +150,8 @@ def _importance_notes(rdb: Any, url: str) -> int:
         except TunerError:  # no scikit-learn: the dashboard still serves, without the note
             continue
         study = optuna.load_study(study_name=summary.study_name, storage=rdb)
-        written += save_importance_note(study, importance_note(groups))
+        written += save_importance_note(study, importance_note(
+            groups, summary.user_attrs.get(WARM_START)))
     return written
 
 

@@ -116,6 +116,8 @@ class Options:
     race: bool = False  # racing: runs go where they can change the answer (tuner.racing)
     max_runs: int | None = None  # budget in container runs (final rounds included)
     stop_when_done: bool = False  # racing: stop once candidates stop coming near the incumbent
+    warm_start: str | None = None  # an earlier study whose trials inform the sampler
+    warm_start_storage: str | None = None  # its storage, when not this study's
 
 
 def optimize(path: str, *, options: Options | None = None, storage: str | None = None,
@@ -150,13 +152,18 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
     name = study or job.name
     url = store.resolve_url(storage)
     _quiet_optuna()
+    warm = _warm_start(o, url, name, space, plan, goals)
     optuna_sampler = make_sampler(o.sampler, o.seed)
+    if warm is not None:
+        optuna_sampler = warm.sampler(optuna_sampler, space)
     runner, jobs = _runner(job, name, o)
 
     with runner:  # first: an engine problem leaves nothing made
         rdb = store.open_storage(url, heartbeat=True)
         s = _open_study(rdb, name, v, o, goals, optuna_sampler,
                         make_pruner(o.pruner if prune else None))
+        if warm is not None:
+            warm.begin(s, space)
         trial_fn = _worker_trials(v, runner, rdb, s, results, plan)
         if o.race:
             ran = _race(s, space, trial_fn, o, plan, n_trials, on_event, jobs)
@@ -169,6 +176,28 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
             ran += confirm_top(s, space, trial_fn, top=o.confirm, runs=o.confirm_runs,
                                seed=o.seed, on_event=on_event)
         return Optimized(study=name, storage=store.redact(url), ran=ran, best=best_of(s))
+
+
+def _warm_start(o: Options, url: str, name: str, space: "Space", plan: Any,
+                goals: Any) -> Any:
+    """The earlier study's trials matched to this job, read before anything starts."""
+    from .warmstart import check, read_prior
+
+    check(o)
+    if not o.warm_start:
+        return None
+    if goals.multi:
+        raise InputError("--warm-start: a study with several objectives has no one score to "
+                         "rank earlier trials by")
+    from ..trial import workload_label
+
+    warm = read_prior(o.warm_start, o.warm_start_storage, url, name, space,
+                      {workload_label(w) for w in plan.workloads},
+                      goals.directions[0] == "maximize")
+    if warm.hidden and o.race:
+        raise InputError("--warm-start: racing does not start from this study's trials on "
+                         "other workload values", hint="warm-start a new --study instead")
+    return warm
 
 
 def _open_study(rdb: Any, name: str, v: Validated, o: Options, goals: Any, sampler: Any,

@@ -77,6 +77,11 @@ def validate(job: str, as_json: bool) -> None:
 @click.option("--stop-when-done", is_flag=True,
               help="With --race: stop once max(10, 3 x knobs) candidates in a row came to "
                    "nothing (clearly worse, or lost their race): more is not expected to show.")
+@click.option("--warm-start", "warm_start", default=None, metavar="STUDY",
+              help="Start from an earlier study's trials (a prior the sampler learns from, "
+                   "never results): its best configurations run first.")
+@click.option("--warm-start-storage", default=None, metavar="URL",
+              help="The --warm-start study's storage, when it is not --storage's.")
 @click.option("--target", type=float, default=None,
               help="Stop once a trial scores this well (or better).")
 @click.option("--timeout", "timeout", default=None, metavar="DURATION",
@@ -101,7 +106,7 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
              storage: str | None, study: str | None, results: str, repeat: int | None,
              workloads: tuple[str, ...], rebaseline: int | None, confirm: int,
              confirm_runs: int, race: bool, max_runs: int | None, stop_when_done: bool,
-             target: float | None,
+             warm_start: str | None, warm_start_storage: str | None, target: float | None,
              timeout: str | None,
              pruner: str, no_prune: bool, runner: str, parallel: int | None,
              node_labels: tuple[str, ...], as_json: bool) -> None:
@@ -116,6 +121,7 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
       tuner optimize jobs/tracelog.yaml --sampler grid --storage sqlite:///grid.db
       tuner optimize jobs/tracelog.yaml --repeat 3 --confirm 3 --timeout 20m
       tuner optimize jobs/tracelog.yaml --race --max-runs 100
+      tuner optimize jobs/tracelog.yaml --study big --warm-start small
       tuner optimize jobs/tracelog.yaml --workload dataSize=small --target 0.8
       tuner optimize job.yaml --pruner halving       (a job with objective.progress)
       tuner optimize jobs/tracelog.yaml --runner swarm --sampler grid --node-label bench=yes
@@ -129,7 +135,8 @@ def optimize(job: str, sampler: str, n_trials: int | None, seed: int | None,
                           timeout=timeout, prune=not no_prune, pruner=pruner,
                           runner=runner, parallel=parallel,
                           node_labels=_node_labels(node_labels), race=race,
-                          max_runs=max_runs, stop_when_done=stop_when_done)
+                          max_runs=max_runs, stop_when_done=stop_when_done,
+                          warm_start=warm_start, warm_start_storage=warm_start_storage)
     with TrialProgress(_console(stderr=True), enabled=not as_json) as progress:
         result = app.optimize(job, options=options, storage=storage, study=study,
                               results=results, on_event=progress.update)

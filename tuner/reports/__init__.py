@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..attrs import (BASELINE, CONFIRMED, CONSTRAINTS_MET, STUDY_CONSTRAINTS, METRICS, OBJECTIVES,
-                     PROGRESS, PRUNED_AT, REASON, SAMPLES, SPREAD, UNITS)
+                     PROGRESS, PRUNED_AT, REASON, SAMPLES, SPREAD, UNITS, WARM_START)
 from ..selection import directions_of, feasible, is_multi, pareto_front, primary
 from ..storage import trial_id
 
@@ -85,6 +85,8 @@ def best_of(study: "optuna.Study") -> dict[str, Any] | None:
         out["confirmed"] = {**confirmed, "verdict": confirmation_verdict(confirmed)}
     if study.user_attrs.get(UNITS):
         out["units"] = study.user_attrs[UNITS]
+    if study.user_attrs.get(WARM_START):  # where the sampler's prior came from: not results
+        out["warm_start"] = study.user_attrs[WARM_START]
     # The noise the confirmation's intervals were held to; else measured now, on a study
     # small enough that reading every trial stays quick (a big study's best is one query).
     noise = (out.get("confirmed") or {}).get("noise")

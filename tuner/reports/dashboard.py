@@ -125,9 +125,10 @@ NOTE_HEADING = "## tuner: which parameters matter"
 NOTE_END = "_Written by `tuner dashboard` each time it starts; `tuner importance` says the same._"
 
 
-def importance_note(groups: list[Any]) -> str:
+def importance_note(groups: list[Any], prior: dict[str, Any] | None = None) -> str:
     """The study note (markdown): the dashboard's chart is PED-ANOVA (what matters among the
-    best); tuner's fANOVA answers what matters overall; both sets of shares, side by side."""
+    best); tuner's fANOVA answers what matters overall; both sets of shares, side by side.
+    `prior`: where a warm-started study's prior came from (its trials are not in the study)."""
     lines = [NOTE_HEADING, "",
              "optuna-dashboard's *Hyperparameter Importance* chart is **PED-ANOVA**: what still "
              "sets the best 10% of trials apart from the rest. A knob the search has settled "
@@ -145,6 +146,11 @@ def importance_note(groups: list[Any]) -> str:
                   + (f"{g.among_best[n]:.1%} |" if n in g.among_best else "- |")
                   for n in g.shares]
         lines += ["", f"Overall: fANOVA over {g.over}. Among the best: {g.best_over}.", ""]
+    if prior:
+        from ..format import warm_start_text
+
+        lines += [f"**Prior.** {warm_start_text(prior)}. The earlier trials are not in this "
+                  "study: every chart here is of its own measurements.", ""]
     return "\n".join(lines + [NOTE_END])
 
 

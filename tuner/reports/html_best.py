@@ -49,7 +49,17 @@ def _best_section(study: "optuna.Study") -> str:
     elif not base:
         text = _note("the default configuration was not measured (no trial is marked baseline)")
     return why + _table(head, rows, raw=True) + text + _feasibility(best) + \
-        _uncertainty(best) + _per_workload(study)
+        _uncertainty(best) + _prior(best) + _per_workload(study)
+
+
+def _prior(best: dict[str, Any]) -> str:
+    """Where a warm-started study's prior came from: knowledge, not this study's results."""
+    from ..format import warm_start_text
+
+    if not best.get("warm_start"):
+        return ""
+    return (f"<h3>Prior</h3><p>{_e(warm_start_text(best['warm_start']))}. Every number above "
+            f"is this study's own; the earlier trials only steered the search.</p>")
 
 
 def _chosen(best: dict[str, Any], label: str) -> str:

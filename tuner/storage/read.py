@@ -15,6 +15,7 @@ import math
 import threading
 from typing import Any, Iterable
 
+from ..attrs import WARM_START
 from ..errors import InputError
 from .rows import Direction, State, StoredTrial, read_trials, reading  # noqa: F401
 
@@ -214,6 +215,9 @@ def study_counts(engine: Any) -> list[dict[str, Any]]:
             best[sid] = (-math.inf if neg else lo, math.inf if pos else hi)
         named = list(conn.execute(text("SELECT study_id, study_name FROM studies "
                                        "ORDER BY study_id")))
+        priors = {sid: json.loads(v) for sid, v in conn.execute(
+            text("SELECT study_id, value_json FROM study_user_attributes a WHERE a.key = :k"),
+            {"k": WARM_START})}
     rows = []
     for sid, name in named:
         c = counts.get(sid, {})
@@ -226,7 +230,8 @@ def study_counts(engine: Any) -> list[dict[str, Any]]:
                      "pruned": c.get("PRUNED", 0),
                      "waiting": c.get("WAITING", 0),
                      "best": (hi if direction == "MAXIMIZE" else lo)
-                     if objectives.get(sid, 1) == 1 else None})
+                     if objectives.get(sid, 1) == 1 else None,
+                     "warm_start": priors.get(sid)})
     return rows
 
 

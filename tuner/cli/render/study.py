@@ -7,7 +7,7 @@ import math
 from typing import Any, Callable
 
 from ...format import fmt as _fmt
-from ...format import format_duration, format_size, noise_text, race_text
+from ...format import format_duration, format_size, noise_text, race_text, warm_start_text
 from ...format import params_text as _params_text
 from ...format import values_text as _values_text
 from ..output import console as _console
@@ -163,6 +163,8 @@ def best(con: Any, best: dict[str, Any], caption: str = "") -> None:
             con.print(f"  {line}")
     if noise_text(best.get("noise")):
         con.print(f"noise: {noise_text(best.get('noise'))}")
+    if best.get("warm_start"):
+        con.print(warm_start_text(best["warm_start"]))
 
 
 def _chosen(con: Any, best: dict[str, Any], label: str, caption: str) -> None:
@@ -356,14 +358,26 @@ def mib(n: int | None) -> str:
 
 
 
+def _prior(summary: dict[str, Any] | None) -> str:
+    """Where a study's prior came from, in a table cell."""
+    if not summary:
+        return ""
+    where = "other workloads" if summary.get("workloads") else summary["study"]
+    return f"{where} ({summary['used']}/{summary['trials']})"
+
+
 def studies(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     t = Table()
-    for col in ("study", "direction", "trials", "complete", "pruned", "fail", "running", "best"):
-        t.add_column(col, justify="left" if col in ("study", "direction") else "right")
+    priors = any(r.get("warm_start") for r in rows)
+    for col in ("study", "direction", "trials", "complete", "pruned", "fail", "running", "best",
+                *(("prior",) if priors else ())):
+        t.add_column(col, justify="left" if col in ("study", "direction", "prior")
+                     else "right")
     for r in rows:
         t.add_row(r["study"], r["direction"], *(str(r[k]) for k in
-                  ("trials", "complete", "pruned", "fail", "running")), _fmt(r["best"]))
+                  ("trials", "complete", "pruned", "fail", "running")), _fmt(r["best"]),
+                  *((_prior(r.get("warm_start")),) if priors else ()))
     _console().print(t)
 
