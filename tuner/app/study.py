@@ -162,9 +162,9 @@ def optimize(path: str, *, options: Options | None = None, storage: str | None =
         rdb = store.open_storage(url, heartbeat=True)
         s = _open_study(rdb, name, v, o, goals, optuna_sampler,
                         make_pruner(o.pruner if prune else None))
+        trial_fn = _worker_trials(v, runner, rdb, s, results, plan)  # makes tuner's tables
         if warm is not None:
             warm.begin(s, space)
-        trial_fn = _worker_trials(v, runner, rdb, s, results, plan)
         if o.race:
             ran = _race(s, space, trial_fn, o, plan, n_trials, on_event, jobs)
         else:

@@ -39,10 +39,14 @@ class WarmStart:
         """Say where the prior came from, and run the earlier best configurations first."""
         from ..optimize import start_from
 
+        from ..storage import backend
+        from ..storage.tables import lock
+
         study.set_user_attr(WARM_START, self.summary())
-        # Once: a study continued later goes on from its own trials.
-        if not [t for t in study.get_trials(deepcopy=False) if t.number not in self.hidden]:
-            start_from(study, space, self.matched.seeds, self.source)
+        # Once, by the first of several workers: a study continued later goes on from its own.
+        with lock(backend(study).engine, f"warm:{study.study_name}"):
+            if not [t for t in study.get_trials(deepcopy=False) if t.number not in self.hidden]:
+                start_from(study, space, self.matched.seeds, self.source)
         notify(warm_start_text(self.summary()))
 
 
