@@ -129,6 +129,8 @@ def test_a_new_workload_value_starts_from_the_ones_measured(busybox, write_job, 
      "--warm-start-storage: cannot open the study database"),
     (["--warm-start", "earlier", "--sampler", "grid"], 2, "only with --sampler tpe"),
     (["--warm-start-storage", "sqlite:///earlier.db"], 2, "only with --warm-start STUDY"),
+    (["--warm-start", "earlier", "--storage", "sqlite:///nothere.db"], 2,
+     "--warm-start: no study database at nothere.db"),
 ])
 def test_bad_warm_start_values_stop_before_anything(write_job, run_cli, tmp_path, capsys,
                                                     args, code, says):
@@ -141,6 +143,9 @@ def test_bad_warm_start_values_stop_before_anything(write_job, run_cli, tmp_path
     storage = f"sqlite:///{tmp_path}/new.db"
     if "--warm-start-storage" not in args:
         storage = f"sqlite:///{earlier}"
+    if "--storage" in args:  # the job's own storage, not there yet: no database is made
+        storage = args[args.index("--storage") + 1]
+        args = args[:args.index("--storage")]
     assert run_cli("optimize", str(path), "--n-trials", "2", "--storage", storage,
                    "--study", "fresh", *args) == code
     err = capsys.readouterr().err
@@ -148,3 +153,4 @@ def test_bad_warm_start_values_stop_before_anything(write_job, run_cli, tmp_path
     names = [s.study_name for s in optuna.get_all_study_summaries(storage)] \
         if (tmp_path / storage.rsplit("/", 1)[1]).exists() else []
     assert "fresh" not in names  # nothing started, nothing made
+    assert not (tmp_path / "nothere.db").exists()

@@ -38,7 +38,6 @@ class WarmStart:
     def begin(self, study: Any, space: "Space") -> None:
         """Say where the prior came from, and run the earlier best configurations first."""
         from ..optimize import start_from
-
         from ..storage import backend
         from ..storage.tables import lock
 
@@ -100,18 +99,19 @@ def _open(url: str, own: bool) -> Any:
 
 
 def _source_url(storage: str | None, url: str) -> str:
+    """The earlier study's storage URL; reading it never creates a database."""
     from .. import storage as store
 
-    if storage is None:
-        return url
-    source = store.resolve_url(storage)
+    flag = "--warm-start-storage" if storage is not None else "--warm-start"
+    source = store.resolve_url(storage) if storage is not None else url
     local = store.sqlite_path(source)
     if source.startswith("sqlite:") and local is None:
-        raise InputError(f"--warm-start-storage: {source} is an in-memory database: it holds "
-                         f"no studies", hint="name the file, e.g. sqlite:///earlier.db")
-    if local is not None and not local.exists():  # reading never creates a database
-        raise InputError(f"--warm-start-storage: no study database at {local}",
-                         hint="check the path, or pass the URL of the earlier study's storage")
+        raise InputError(f"{flag}: {source} is an in-memory database: it holds no studies",
+                         hint="name the file, e.g. sqlite:///earlier.db")
+    if local is not None and not local.exists():
+        raise InputError(f"{flag}: no study database at {local}",
+                         hint="check the path, or pass the URL of the earlier study's storage"
+                              " with --warm-start-storage URL")
     return source
 
 
