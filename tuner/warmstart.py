@@ -133,7 +133,7 @@ def _misfit(d: Dimension, value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"{d.name}={value!r} is not a number"
     if value < d.low - 1e-9 or value > d.high + 1e-9:
-        return f"{d.name} outside {d.describe()}"
+        return f"{d.name} outside {d.show(d.low)} .. {d.show(d.high)}"
     if d.step is not None and not d.log:
         k = (value - d.low) / d.step
         if abs(k - round(k)) > 1e-6:

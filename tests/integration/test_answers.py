@@ -265,11 +265,11 @@ def test_importance_note_says_where_a_prior_came_from(study):
     from tuner.reports.importance import study_importance
 
     prior = {"study": "v1", "storage": "sqlite:///old.db", "trials": 40, "used": 31,
-             "dropped": {"x outside 2 .. 6 step 1": 9}, "parameters_dropped": {},
+             "dropped": {"x outside 2 .. 6": 9}, "parameters_dropped": {},
              "new_parameters": [], "seeds": 3, "workloads": False}
     text = importance_note(study_importance(study), prior)
     assert ("**Prior.** warm start from study 'v1' (sqlite:///old.db): 31 of 40 finished "
             "trial(s) inform the sampler") in text
-    assert "dropped: 9 trial(s) (x outside 2 .. 6 step 1)" in text
+    assert "dropped: 9 trial(s) (x outside 2 .. 6)" in text
     assert text.endswith(NOTE_END)
     assert "Prior" not in importance_note(study_importance(study))

@@ -62,7 +62,7 @@ def test_a_narrowed_range_drops_the_trials_outside_and_says_why():
     m = match([src(1.0, 0, threads=12, cache=0, mode="a"),
                src(2.0, 1, threads=16, cache=0, mode="a"),
                src(3.0, 2, threads=8, cache=0, mode="a")], sp)
-    assert m.dropped == {"threads outside 1 .. 8 step 1": 2}
+    assert m.dropped == {"threads outside 1 .. 8": 2}
     assert [p.number for p in m.priors] == [2]
     assert m.priors[0].rank == 0.0  # ranked among what is kept
 
