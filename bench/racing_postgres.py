@@ -167,11 +167,26 @@ def rows(studies: list[dict[str, Any]], labels: dict[str, str],
     return out
 
 
+def paired(result: list[dict[str, Any]], rounds: list[dict[str, float]]) -> list[dict[str, Any]]:
+    """Per seed, racing's chosen configuration against today's, side by side in the rounds."""
+    out = []
+    for r in result:
+        other = next((o for o in result if o["method"] == "confirm" and o["seed"] == r["seed"]),
+                     None)
+        if r["method"] != "race" or other is None:
+            continue
+        ratios = round_ratios(rounds, r["label"], other["label"])
+        med, lo, hi = median_interval(ratios) if ratios else (math.nan,) * 3
+        out.append({"seed": r["seed"], "race_vs_confirm": med - 1, "ci": [lo - 1, hi - 1]})
+    return out
+
+
 def _pct(x: float | None) -> str:
     return "   -  " if x is None or math.isnan(x) else f"{100 * x:+.1f}%"
 
 
-def table(result: list[dict[str, Any]], configs: dict[str, dict[str, Any]]) -> str:
+def table(result: list[dict[str, Any]], configs: dict[str, dict[str, Any]],
+          paired_rows: list[dict[str, Any]]) -> str:
     lines = [f"{'method':8} {'seed':>4}  {'stated':>7}  {'stated 95%':>17}  {'re-measured':>11}"
              f"  {'its 95%':>17}  held  trials  chosen"]
     for r in result:
@@ -186,6 +201,9 @@ def table(result: list[dict[str, Any]], configs: dict[str, dict[str, Any]]) -> s
             lines.append(f"{m}: mean re-measured gain {_pct(statistics.fmean(r['remeasured'] for r in mine))}"
                          f" (stated {_pct(statistics.fmean(r['stated'] or 0 for r in mine))}); "
                          f"{sum(r['held'] for r in mine)} of {len(mine)} stated intervals held")
+    for p in paired_rows:
+        lines.append(f"seed {p['seed']}: racing's choice against today's, side by side: "
+                     f"{_pct(p['race_vs_confirm'])} ({_pct(p['ci'][0])} .. {_pct(p['ci'][1])})")
     lines.append("configurations:")
     lines += [f"  {label}: {_short(p)}" for label, p in configs.items()]
     return "\n".join(lines)
@@ -225,11 +243,12 @@ def main() -> None:
             configs[labels[k]] = s["best"]["params"]
     rounds = remeasure(out, configs, a.rounds, seed=2026)
     result = rows(studies, labels, rounds)
-    print(table(result, configs))
+    pairs = paired(result, rounds)
+    print(table(result, configs, pairs))
     Path(a.out).write_text(json.dumps({"runs": a.runs, "confirm_runs": a.confirm_runs,
                                        "pgbench_seconds": os.environ["PGBENCH_SECONDS"],
                                        "configs": configs, "rounds": rounds,
-                                       "studies": result}, indent=1, default=str) + "\n")
+                                       "studies": result, "paired": pairs}, indent=1, default=str) + "\n")
 
 
 if __name__ == "__main__":
