@@ -20,7 +20,7 @@ intervals held. Written as JSON to --out.
 Each study keeps its own SQLite file and answer in --dir: run again, it skips studies that
 have their answer and re-measure rounds already done. PGBENCH_SECONDS (default here 5) and
 PGBENCH_SCALE shorten or lengthen each pgbench run. About 8 s a run on 2 cores: the defaults
-(3 seeds, 50 runs, 4 final rounds, 10 re-measure rounds) take about an hour.
+(3 seeds, 50 runs, 4 final rounds, 10 re-measure rounds) took 48 minutes.
 
     .venv/bin/python bench/racing_postgres.py [--seeds 3] [--runs 50] [--confirm-runs 4]
         [--rounds 10] [--dir racing-postgres] [--out racing-postgres.json]
