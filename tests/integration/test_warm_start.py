@@ -154,3 +154,22 @@ def test_bad_warm_start_values_stop_before_anything(write_job, run_cli, tmp_path
         if (tmp_path / storage.rsplit("/", 1)[1]).exists() else []
     assert "fresh" not in names  # nothing started, nothing made
     assert not (tmp_path / "nothere.db").exists()
+
+
+def test_a_race_starts_from_the_earlier_best(busybox, write_job, run_cli, tmp_path, capsys):
+    earlier_url = f"sqlite:///{tmp_path}/earlier.db"
+    path = write_job(EARLIER.format(image=busybox), name="earlier.yaml")
+    assert run_cli("optimize", str(path), "--n-trials", "8", "--seed", "2",
+                   "--storage", earlier_url) == 0
+    capsys.readouterr()
+    path = write_job(LATER.format(image=busybox), name="later.yaml")
+    assert run_cli("optimize", str(path), "--race", "--max-runs", "16", "--confirm-runs", "2",
+                   "--seed", "2", "--warm-start", "earlier", "--warm-start-storage",
+                   earlier_url, "--json") == 0
+    best = json.loads(capsys.readouterr().out)
+    trials = optuna.load_study(study_name="later",
+                               storage=f"sqlite:///{tmp_path}/tuner.db").trials
+    assert len(trials) <= 16 and trials[0].user_attrs.get("baseline")
+    seeds = [t.number for t in trials if "warm_seed" in t.user_attrs]
+    assert seeds and seeds == list(range(1, 1 + len(seeds)))
+    assert best["chosen_on"] == "race" and best["warm_start"]["study"] == "earlier"
