@@ -58,9 +58,11 @@ class PriorSampler(BaseSampler):
     def reseed_rng(self) -> None:
         self.base.reseed_rng()
 
-    def view(self, study: "optuna.Study") -> "StudyView":
+    def view(self, study: "optuna.Study") -> Any:
         own = [t for t in study.get_trials(deepcopy=False) if t.number not in self.hidden]
         done = [t for t in own if t.state == TrialState.COMPLETE and t.values]
+        if len(done) >= self.horizon:  # the prior has faded: the study as it is
+            return StudyView(study, own) if self.hidden else study
         key = (len(own), len(done))
         if self._cached is not None and self._cached[0] == key:
             return self._cached[1]

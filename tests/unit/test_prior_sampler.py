@@ -72,6 +72,7 @@ def test_the_prior_fades_as_the_study_learns():
     study.optimize(_objective(5), n_trials=4)
     gone = [t for t in sampler.view(study).trials if t.number < 0]
     assert 0 < len(half) < 20 and gone == []
+    assert sampler.view(study) is study  # faded: TPE reads the study itself, at no cost
 
 
 def test_a_prior_that_orders_the_results_wrongly_is_dropped():
