@@ -100,19 +100,16 @@ def _open(url: str, own: bool) -> Any:
 
 def _source_url(storage: str | None, url: str) -> str:
     """The earlier study's storage URL; reading it never creates a database."""
-    from .. import storage as store
+    from .reading import existing_url
 
-    flag = "--warm-start-storage" if storage is not None else "--warm-start"
-    source = store.resolve_url(storage) if storage is not None else url
-    local = store.sqlite_path(source)
-    if source.startswith("sqlite:") and local is None:
-        raise InputError(f"{flag}: {source} is an in-memory database: it holds no studies",
-                         hint="name the file, e.g. sqlite:///earlier.db")
-    if local is not None and not local.exists():
-        raise InputError(f"{flag}: no study database at {local}",
-                         hint="check the path, or pass the URL of the earlier study's storage"
-                              " with --warm-start-storage URL")
-    return source
+    try:
+        return existing_url(storage if storage is not None else url)
+    except InputError as exc:  # said of the flag that named it
+        flag = "--warm-start-storage" if storage is not None else "--warm-start"
+        exc.message = f"{flag}: {exc.message.removeprefix('--storage: ')}"
+        exc.hint = ("check the path, or pass the URL of the earlier study's storage with "
+                    "--warm-start-storage URL")
+        raise
 
 
 def _earlier_trials(earlier: Any, labels: set[str], same: bool) -> tuple[list[Any], set[int]]:
