@@ -99,26 +99,15 @@ class DockerRunner:
     # --- one trial ----------------------------------------------------------------------
 
     def run(self, ctx: TrialContext) -> TrialRun:
-        from docker.errors import DockerException
-        from requests.exceptions import RequestException
+        # The engine may go away mid-trial: its containers died with it; wait for it, clear
+        # what is left of this worker's trials, go on.
+        return faults.riding_out(lambda: self._attempt(ctx), self._recover,
+                                 lambda: bool(self._made), "the Docker engine stopped",
+                                 "containers")
 
-        for attempt in (1, 2):
-            self._made = {}
-            try:
-                return self._run(ctx)
-            except DockerException as exc:  # (APIError is a RequestException too)
-                cause: BaseException = exc  # _run said why if the engine answered
-            except RequestException as exc:  # no answer at all: the engine's fault
-                cause = exc
-            # The engine went away (stopped, restarted, crashed): the trial's containers
-            # died with it. Wait for it, clear what is left of this worker's trials, go on.
-            self._recover()
-            if self._made or attempt == 2:
-                raise TrialFailed(f"the Docker engine stopped during the trial "
-                                  f"({faults.describe(cause)}); tuner waited for it, removed the "
-                                  f"trial's containers and went on") from None
-            notify("the trial had not started when the engine went away: running it now")
-        raise AssertionError("unreachable")
+    def _attempt(self, ctx: TrialContext) -> TrialRun:
+        self._made = {}
+        return self._run(ctx)
 
     def _refused(self, exc: BaseException) -> str:
         """The engine answers but refused a call: a container of the trial removed by

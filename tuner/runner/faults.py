@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, Callable, TypeVar
 
-from ..errors import DockerUnavailable, notify
+from ..errors import DockerUnavailable, TrialFailed, notify
+
+T = TypeVar("T")
 
 # How long a worker waits for an engine that stopped mid-trial before the study stops.
 ENGINE_WAIT_SECONDS = 600
@@ -86,3 +88,26 @@ def describe(exc: BaseException) -> str:
     if isinstance(explanation, bytes):
         explanation = explanation.decode(errors="replace")
     return " ".join(str(explanation).split())[:200]
+
+
+def riding_out(run: Callable[[], T], recover: Callable[[], None], started: Callable[[], bool],
+               stopped: str, cleared: str) -> T:
+    """Run a trial through an engine that may go away (stopped, restarted, crashed): wait
+    for it, clear what is left (`recover`), and run the trial again once if none of it had
+    started; else the trial fails, saying `stopped` and what was `cleared`."""
+    from docker.errors import DockerException
+    from requests.exceptions import RequestException
+
+    for attempt in (1, 2):
+        try:
+            return run()
+        except DockerException as exc:  # run() said why if the engine answered
+            cause: BaseException = exc  # (APIError is a RequestException too)
+        except RequestException as exc:  # no answer at all: the engine's fault
+            cause = exc
+        recover()
+        if started() or attempt == 2:
+            raise TrialFailed(f"{stopped} during the trial ({describe(cause)}); tuner waited "
+                              f"for it, removed the trial's {cleared} and went on") from None
+        notify("the trial had not started when the engine went away: running it now")
+    raise AssertionError("unreachable")

@@ -124,28 +124,17 @@ class SwarmRunner:
     # --- one trial ----------------------------------------------------------------------
 
     def run(self, ctx: TrialContext) -> TrialRun:
-        from docker.errors import DockerException
-        from requests.exceptions import RequestException
-
         if self._unremoved:  # the manager went away as an earlier trial was removed
             self._recover()
-        for attempt in (1, 2):
-            self._made = {}
-            try:
-                return self._run(ctx)
-            except DockerException as exc:  # _run said why if the manager answered
-                cause: BaseException = exc
-            except RequestException as exc:  # no answer at all
-                cause = exc
-            # The manager's engine went away (stopped, restarted): wait for it and for its
-            # swarm, remove what is left of this trial, go on.
-            self._recover(ctx)
-            if self._made or attempt == 2:
-                raise TrialFailed(f"the swarm manager's Docker engine stopped during the "
-                                  f"trial ({faults.describe(cause)}); tuner waited for it, "
-                                  f"removed the trial's services and went on") from None
-            notify("the trial had not started when the engine went away: running it now")
-        raise AssertionError("unreachable")
+        # The manager's engine may go away mid-trial: wait for it and for its swarm, remove
+        # what is left of this trial, go on.
+        return faults.riding_out(lambda: self._attempt(ctx), lambda: self._recover(ctx),
+                                 lambda: bool(self._made),
+                                 "the swarm manager's Docker engine stopped", "services")
+
+    def _attempt(self, ctx: TrialContext) -> TrialRun:
+        self._made = {}
+        return self._run(ctx)
 
     def _refused(self, exc: BaseException) -> str:
         name = faults.service_removed(self._api, self._made)
